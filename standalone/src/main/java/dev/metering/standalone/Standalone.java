@@ -1,0 +1,151 @@
+package dev.metering.standalone;
+
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.PostgresDatabase;
+import dev.metering.schemas.TopicSetup;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The whole pipeline in one process: an embedded KRaft broker, an embedded (or given) PostgreSQL, the
+ * in-memory schema registry and the services. Ctrl-C stops everything in reverse order.
+ */
+@Command(name = "metering-standalone", mixinStandardHelpOptions = true,
+        description = "Runs the metering pipeline in one process: Kafka broker, PostgreSQL, schema registry, ingest API, aggregator and sink.")
+public final class Standalone implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(Standalone.class);
+    static final String REGISTRY_URL = "mem://standalone";
+
+    @Option(names = "--data-dir", description = "Keep Kafka and PostgreSQL data here so it survives a restart (default: a temporary directory, deleted on exit).")
+    Path dataDir;
+
+    @Option(names = "--port", defaultValue = "7400", description = "Port of the ingest API (default: ${DEFAULT-VALUE}).")
+    int apiPort;
+
+    @Option(names = "--kafka-port", defaultValue = "9092", description = "Port of the embedded Kafka broker, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int kafkaPort;
+
+    @Option(names = "--postgres-port", defaultValue = "5433", description = "Port of the embedded PostgreSQL, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int postgresPort;
+
+    @Option(names = "--database-url", description = "Use this PostgreSQL (JDBC URL, e.g. jdbc:postgresql://localhost:5432/metering?user=postgres) instead of the embedded one.")
+    String databaseUrl;
+
+    @Option(names = "--partitions", defaultValue = "3", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Standalone()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "standalone-shutdown"));
+        try {
+            Pipeline pipeline = start();
+            System.out.println(pipeline.banner());
+        } catch (Exception e) {
+            LOG.error("Could not start the pipeline: {}", e.getMessage(), e);
+            stop();
+            return 1;
+        }
+        stopped.await();
+        return 0;
+    }
+
+    /** What a running standalone offers, for the banner and for tests. */
+    record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort) {
+        String banner() {
+            return String.join(System.lineSeparator(),
+                    "",
+                    "Metering pipeline is running.",
+                    "  Kafka bootstrap servers: " + kafkaBootstrapServers,
+                    "  Schema registry:         " + REGISTRY_URL + " (in memory)",
+                    "  PostgreSQL:              " + jdbcUrl + " (user " + databaseUser + ")",
+                    "  Ingest API:              http://localhost:" + apiPort,
+                    "",
+                    "Query the rollups:",
+                    "  psql \"" + psqlUrl() + "\" -c 'SELECT * FROM usage_hourly ORDER BY window_start DESC LIMIT 20'",
+                    "",
+                    "Press Ctrl-C to stop.");
+        }
+
+        private String psqlUrl() {
+            String withoutPrefix = jdbcUrl.replaceFirst("^jdbc:", "");
+            return withoutPrefix.contains("?") ? withoutPrefix : withoutPrefix + "?user=" + databaseUser;
+        }
+    }
+
+    Pipeline start() {
+        boolean temporary = dataDir == null;
+        Path root = temporary
+                ? Path.of(System.getProperty("java.io.tmpdir")).resolve("metering-standalone-" + ProcessHandle.current().pid())
+                : dataDir;
+        if (temporary) {
+            running.push(() -> deleteQuietly(root)); // pushed first, so it runs after everything has stopped
+        }
+        EmbeddedKafka kafka = EmbeddedKafka.start(root.resolve("kafka"), kafkaPort, Map.of());
+        running.push(kafka);
+
+        String jdbcUrl;
+        String user;
+        String password;
+        if (databaseUrl != null) {
+            jdbcUrl = databaseUrl;
+            user = null;
+            password = null;
+        } else {
+            PostgresDatabase postgres = PostgresDatabase.embedded(root.resolve("postgres"), postgresPort);
+            running.push(postgres);
+            jdbcUrl = postgres.jdbcUrl();
+            user = postgres.username();
+            password = postgres.password();
+        }
+
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            TopicSetup.ensureTopics(admin, new TopicSetup.TopicSettings(partitions, (short) 1,
+                    TopicSetup.TopicSettings.DEFAULTS.eventsRetention(), TopicSetup.TopicSettings.DEFAULTS.dlqRetention()));
+        }
+
+        ServiceSettings settings = new ServiceSettings(kafka.bootstrapServers(), REGISTRY_URL, jdbcUrl, user, password, apiPort,
+                root.resolve("streams"));
+        for (AutoCloseable service : Services.start(settings)) {
+            running.push(service);
+        }
+        return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, apiPort);
+    }
+
+    synchronized void stop() {
+        while (!running.isEmpty()) {
+            AutoCloseable next = running.pop();
+            try {
+                next.close();
+            } catch (Exception e) {
+                LOG.warn("Error while stopping {}: {}", next, e.getMessage());
+            }
+        }
+        stopped.countDown();
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("Could not delete {}: {}", dir, e.getMessage());
+        }
+    }
+}
