@@ -1,0 +1,69 @@
+package dev.metering.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StandaloneIT {
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void keepsKafkaAndPostgresDataAcrossARestartWithADataDirectory() throws Exception {
+        Standalone first = standalone();
+        Standalone.Pipeline pipeline = first.start();
+        try {
+            assertThat(topics(pipeline)).contains("usage-events", "usage-rollups", "usage-events-dlq");
+            try (Connection connection = DriverManager.getConnection(pipeline.jdbcUrl(), pipeline.databaseUser(), "");
+                 Statement statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE restart_probe (id int)");
+                statement.execute("INSERT INTO restart_probe VALUES (42)");
+            }
+        } finally {
+            first.stop();
+        }
+
+        Standalone second = standalone();
+        Standalone.Pipeline again = second.start();
+        try {
+            assertThat(topics(again)).contains("usage-events", "usage-rollups", "usage-events-dlq");
+            try (Connection connection = DriverManager.getConnection(again.jdbcUrl(), again.databaseUser(), "");
+                 Statement statement = connection.createStatement();
+                 ResultSet result = statement.executeQuery("SELECT id FROM restart_probe")) {
+                assertThat(result.next()).isTrue();
+                assertThat(result.getInt(1)).isEqualTo(42);
+            }
+        } finally {
+            second.stop();
+        }
+        assertThat(Files.exists(dataDir.resolve("kafka"))).isTrue();
+    }
+
+    private Standalone standalone() {
+        Standalone standalone = new Standalone();
+        standalone.dataDir = dataDir;
+        standalone.kafkaPort = 0;
+        standalone.postgresPort = 0;
+        standalone.apiPort = 0;
+        standalone.partitions = 2;
+        return standalone;
+    }
+
+    private static Set<String> topics(Standalone.Pipeline pipeline) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, pipeline.kafkaBootstrapServers()))) {
+            return admin.listTopics().names().get(60, TimeUnit.SECONDS);
+        }
+    }
+}
