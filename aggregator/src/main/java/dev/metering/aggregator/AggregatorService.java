@@ -136,6 +136,9 @@ public final class AggregatorService implements AutoCloseable {
         // ever, the record is logged and skipped instead of stopping the application.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // Kafka Streams normally stays in the group on close, so a restarted or replacement instance waits a whole
+        // session timeout (45 s) before it gets the partitions. Leaving makes restarts and scale-downs prompt.
+        props.put(StreamsConfig.consumerPrefix("internal.leave.group.on.close"), true);
         return props;
     }
 
