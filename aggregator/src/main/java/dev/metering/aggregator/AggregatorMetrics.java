@@ -13,12 +13,16 @@ import java.util.Map;
  * aborted and retried counts its records again, so these are for operations, not for billing.
  */
 public final class AggregatorMetrics {
+    private final Counter read;
     private final Counter accepted;
     private final Counter duplicates;
     private final Map<DeadLetter.Reason, Counter> deadLettered = new EnumMap<>(DeadLetter.Reason.class);
     private final Timer endToEndLag;
 
     public AggregatorMetrics(MeterRegistry registry) {
+        read = Counter.builder("metering.aggregator.records.read")
+                .description("Records read from usage-events, valid or not")
+                .register(registry);
         accepted = Counter.builder("metering.aggregator.events.accepted")
                 .description("Events validated, deduplicated and added to their rollups")
                 .register(registry);
@@ -39,6 +43,10 @@ public final class AggregatorMetrics {
                 .register(registry);
     }
 
+    public void read() {
+        read.increment();
+    }
+
     public void accepted(Duration lag) {
         accepted.increment();
         endToEndLag.record(lag.isNegative() ? Duration.ZERO : lag);
@@ -50,6 +58,10 @@ public final class AggregatorMetrics {
 
     public void deadLettered(DeadLetter.Reason reason) {
         deadLettered.get(reason).increment();
+    }
+
+    public double readCount() {
+        return read.count();
     }
 
     public double acceptedCount() {

@@ -78,6 +78,7 @@ class AggregatorIT {
                         assertThat(DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER)).isEqualTo("UNDECODABLE"));
                 assertThat(service.metrics().duplicateCount()).isEqualTo(duplicates);
                 assertThat(service.metrics().acceptedCount()).isEqualTo(EVENTS);
+                assertThat(service.metrics().readCount()).isEqualTo(sent.size() + undecodable);
 
                 HttpResponse<String> metrics = KafkaTestSupport.get(service, "/metrics");
                 assertThat(metrics.body())

@@ -52,11 +52,10 @@ public final class AggregatorTopology {
     public static Topology build(AggregatorConfig config, SchemaRegistryClient registry, AggregatorMetrics metrics, Clock clock) {
         Serde<RollupKey> rollupKeySerde = AvroSerdes.keySerde(RollupKey.class, registry);
         Serde<Rollup> rollupSerde = AvroSerdes.valueSerde(Rollup.class, registry);
-        AvroDeserializer<UsageEvent> eventDeserializer = new AvroDeserializer<>(UsageEvent.class, registry);
 
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
-        topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, eventDeserializer, metrics, clock), SOURCE);
+        topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry), metrics, clock), SOURCE);
         topology.addStateStore(Stores.windowStoreBuilder(
                         // Remembered by arrival time for the dedupe window; older ids are dropped with their segment.
                         Stores.persistentWindowStore(DEDUPE_STORE, config.dedupeWindow(), Duration.ofMillis(1), false),

@@ -75,6 +75,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
     @Override
     public void process(Record<byte[], byte[]> record) {
+        metrics.read();
         long arrival = record.timestamp();
         long now = Math.max(arrival, context.currentStreamTimeMs());
         String topic = context.recordMetadata().map(RecordMetadata::topic).orElse("usage-events");
