@@ -119,12 +119,9 @@ public final class IngestApi implements AutoCloseable {
         });
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meterRegistry.scrape()));
         app.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
-        app.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) {
-                ctx.contentType("application/json").result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path())
-                        .render(json, ErrorKind.NOT_FOUND, "no endpoint " + ctx.method() + " " + ctx.path())));
-            }
-        });
+        // No handler answers 404 itself, so every 404 is an unknown route: answer it in the shape of the API the path belongs to.
+        app.error(404, ctx -> ctx.contentType("application/json").result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path())
+                .render(json, ErrorKind.NOT_FOUND, "no endpoint " + ctx.method() + " " + ctx.path()))));
         app.exception(Exception.class, (error, ctx) -> {
             LOG.error("Unexpected error answering {} {}", ctx.method(), ctx.path(), error);
             ctx.status(500).contentType("application/json");
