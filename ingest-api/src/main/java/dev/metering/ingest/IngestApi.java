@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.metering.ingest.auth.ApiKeyAuthenticator;
 import dev.metering.ingest.auth.BasicAuthenticator;
@@ -65,8 +66,8 @@ public final class IngestApi implements AutoCloseable {
         this.json = objectMapper();
     }
 
-    /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact. */
-    static ObjectMapper objectMapper() {
+    /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact (as written, trailing zeros too). */
+    public static ObjectMapper objectMapper() {
         return JsonMapper.builder()
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -74,6 +75,7 @@ public final class IngestApi implements AutoCloseable {
                 .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
                 .disable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
+                .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
                 .build();
     }
 

@@ -95,14 +95,14 @@ class KindeMeterUsageIT {
         String[][] cases = {
                 {"", "401", "missing Authorization header"},
                 {"Basic abc", "401", "must use the Bearer scheme"},
-                {"Bearer not-a-jwt", "401", "not a JWT"},
+                {"Bearer not-a-jwt", "401", "not a valid JWT"},
                 {"Bearer " + IngestFixture.sign(fixture.validClaims().build(), otherKey), "401", "invalid bearer token"},
                 {"Bearer " + fixture.token(fixture.validClaims().expirationTime(Date.from(Instant.now().minusSeconds(600))).build()), "401", "Expired JWT"},
                 {"Bearer " + fixture.token(fixture.validClaims().expirationTime(null).build()), "401", "exp"},
                 {"Bearer " + fixture.token(fixture.validClaims().issuer("https://evil.example").build()), "401", "iss"},
                 {"Bearer " + fixture.token(fixture.validClaims().audience("https://other.api").build()), "401", "audience"},
                 {"Bearer " + new PlainJWT(fixture.validClaims().build()).serialize(), "401", "invalid bearer token"},
-                {"Bearer " + algNoneWithSignature(), "401", "invalid bearer token"},
+                {"Bearer " + algNoneWithSignature(), "401", "not a valid JWT"},
                 {"Bearer " + fixture.token(fixture.validClaims().claim("scp", List.of("read:usage")).build()), "403", "create:meter_usage"},
         };
         String body = """

@@ -3,11 +3,11 @@ package dev.metering.ingest.auth;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKMatcher;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.Curve;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
@@ -60,7 +60,7 @@ public final class KindeTokenVerifier {
                 throw new IllegalArgumentException("KINDE_JWKS_URL is not a URL: " + e.getMessage(), e);
             }
         } else {
-            keys = new ImmutableJWKSet<>(parseKeys(settings.publicKey()));
+            keys = configuredKeys(parseKeys(settings.publicKey()));
         }
         DefaultJWTProcessor<SecurityContext> jwtProcessor = new DefaultJWTProcessor<>();
         jwtProcessor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
@@ -90,7 +90,7 @@ public final class KindeTokenVerifier {
         try {
             claims = processor.process(authorization.substring(7).strip(), null);
         } catch (ParseException e) {
-            throw new ApiException(ErrorKind.UNAUTHENTICATED, "bearer token is not a JWT");
+            throw new ApiException(ErrorKind.UNAUTHENTICATED, "bearer token is not a valid JWT: " + e.getMessage());
         } catch (BadJOSEException | JOSEException e) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "invalid bearer token: " + e.getMessage());
         }
@@ -117,6 +117,21 @@ public final class KindeTokenVerifier {
             }
         }
         return false;
+    }
+
+    /**
+     * The configured keys, matched by the token's {@code kid} when the key has one; a key configured without
+     * {@code kid} (from PEM, say) is tried for any token of its key type and algorithm.
+     */
+    private static JWKSource<SecurityContext> configuredKeys(JWKSet keys) {
+        return (selector, context) -> {
+            List<JWK> matched = selector.select(keys);
+            if (!matched.isEmpty()) {
+                return matched;
+            }
+            JWKMatcher ignoringKeyId = new JWKMatcher.Builder(selector.getMatcher()).keyIDs((Set<String>) null).build();
+            return keys.getKeys().stream().filter(key -> key.getKeyID() == null && ignoringKeyId.matches(key)).toList();
+        };
     }
 
     /** A PEM public key (RSA or EC), a JWK, or a JWK set. */

@@ -35,11 +35,11 @@ public final class JsonFields {
             String canonical = knownFields.contains(written) ? written
                     : camelCaseAliases && knownFields.contains(snakeCase(written)) ? snakeCase(written) : null;
             if (canonical == null) {
-                throw new InvalidFieldException(fields.path(written), "is not a known field (known: " + String.join(", ", knownFields) + ")");
+                throw new InvalidFieldException(fields.rawPath(written), "is not a known field (known: " + String.join(", ", knownFields) + ")");
             }
             String earlier = fields.namesAsWritten.putIfAbsent(canonical, written);
             if (earlier != null) {
-                throw new InvalidFieldException(fields.path(written), "repeats field " + fields.path(earlier));
+                throw new InvalidFieldException(fields.rawPath(written), "repeats field " + fields.rawPath(earlier));
             }
             if (!member.getValue().isNull()) {
                 fields.values.put(canonical, member.getValue());
@@ -50,7 +50,10 @@ public final class JsonFields {
 
     /** The path of a field, for messages: {@code usages[0].amount}. */
     public String path(String field) {
-        String written = namesAsWritten.getOrDefault(field, field);
+        return rawPath(namesAsWritten.getOrDefault(field, field));
+    }
+
+    private String rawPath(String written) {
         return path.isEmpty() ? written : path + "." + written;
     }
 
