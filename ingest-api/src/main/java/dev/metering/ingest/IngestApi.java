@@ -152,16 +152,19 @@ public final class IngestApi implements AutoCloseable {
         return meterRegistry;
     }
 
-    /** Stops taking requests, lets the ones in flight get their answer (the producer flushes), then closes Kafka clients. */
+    /**
+     * Closes the producer first: it flushes, so every request in flight gets its real answer while the HTTP server
+     * is still up (requests arriving meanwhile get 503). Then stops the HTTP server and the readiness check.
+     */
     @Override
     public synchronized void close() {
-        if (app != null) {
-            app.stop();
-            app = null;
-        }
         if (publisher != null) {
             publisher.close();
             publisher = null;
+        }
+        if (app != null) {
+            app.stop();
+            app = null;
         }
         if (readiness != null) {
             readiness.close();

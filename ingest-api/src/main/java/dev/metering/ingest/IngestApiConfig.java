@@ -90,6 +90,12 @@ public record IngestApiConfig(
                 deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
     }
 
+    /** The same settings against another Kafka cluster and schema registry (for the standalone launcher). */
+    public IngestApiConfig withKafka(String bootstrapServers, String registryUrl) {
+        return new IngestApiConfig(httpHost, httpPort, bootstrapServers, registryUrl, maxBodyBytes, gracePeriod,
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+    }
+
     public IngestApiConfig withCredentials(List<FrontierCredential> frontier, KindeJwtSettings kindeSettings, List<ApiKey> keys) {
         return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod,
                 deliveryTimeout, linger, frontier, kindeSettings, keys, rateLimitPerSecond, rateLimitBurst);

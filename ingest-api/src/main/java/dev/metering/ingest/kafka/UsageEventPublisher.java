@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -67,11 +68,17 @@ public final class UsageEventPublisher implements AutoCloseable {
         for (int i = 0; i < events.size(); i++) {
             acks[i] = new CompletableFuture<>();
         }
+        long deadline = System.nanoTime() + deliveryTimeout.toNanos();
         try {
             sender.execute(() -> {
                 for (int i = 0; i < events.size(); i++) {
                     UsageEvent event = events.get(i);
                     CompletableFuture<?> ack = acks[i];
+                    if (System.nanoTime() - deadline > 0) {
+                        // The request has been (or is about to be) answered 503; sending now would only surprise.
+                        ack.completeExceptionally(new TimeoutException("not handed to the Kafka producer within the delivery timeout"));
+                        continue;
+                    }
                     try {
                         producer.send(new ProducerRecord<>(Topics.USAGE_EVENTS, event.getBillingAccountId(), event), (metadata, error) -> {
                             if (error == null) {
