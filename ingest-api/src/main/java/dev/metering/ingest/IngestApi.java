@@ -79,10 +79,21 @@ public final class IngestApi implements AutoCloseable {
                 .build();
     }
 
+    /** Starts the HTTP server and the Kafka clients; on failure releases what was started and rethrows. */
     public synchronized IngestApi start() {
         if (app != null) {
             throw new IllegalStateException("already started");
         }
+        try {
+            startServices();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        return this;
+    }
+
+    private void startServices() {
         IngestMetrics metrics = new IngestMetrics(meterRegistry);
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl(config.schemaRegistryUrl());
         KindeTokenVerifier kindeVerifier = new KindeTokenVerifier(config.kinde());
@@ -137,7 +148,6 @@ public final class IngestApi implements AutoCloseable {
         LOG.info("Ingest API listening on {}:{} (Kafka {}, schema registry {}; {} Frontier users, Kinde tokens {}, {} API keys)",
                 config.httpHost(), port(), config.kafkaBootstrapServers(), config.schemaRegistryUrl(),
                 config.frontierCredentials().size(), config.kinde().enabled() ? "verified" : "not configured", config.apiKeys().size());
-        return this;
     }
 
     /** The port actually bound (useful with port 0). */

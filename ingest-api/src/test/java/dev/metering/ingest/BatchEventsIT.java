@@ -78,6 +78,28 @@ class BatchEventsIT {
     }
 
     @Test
+    void concurrentRequestsAreAllAcknowledgedAndProduced() throws Exception {
+        long before = fixture.endOffset();
+        int requests = 40;
+        List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> responses = new java.util.ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            String body = """
+                    {"events": [{"event_id": "c-%d-a", "billing_account_id": "acct-%d", "feature_code": "f", "quantity": 1},
+                                {"event_id": "c-%d-b", "billing_account_id": "acct-%d", "feature_code": "f", "quantity": 2}]}"""
+                    .formatted(i, i, i, i);
+            responses.add(fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + fixture.api.port() + PATH))
+                    .header("Content-Type", "application/json").header("X-Api-Key", IngestFixture.API_KEY)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var response : responses) {
+            assertThat(response.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+        assertThat(fixture.readFrom(before)).hasSize(2 * requests)
+                .extracting(record -> record.value().getEventId()).doesNotHaveDuplicates();
+    }
+
+    @Test
     void acceptsTheKeyAsBearerToken() {
         IngestFixture.Response response = fixture.post(PATH, """
                 {"events": [{"event_id": "e-bearer", "billing_account_id": "acct-1", "feature_code": "gpu", "quantity": 1}]}""",

@@ -172,6 +172,23 @@ class FrontierUsageIT {
     }
 
     @Test
+    void refusesAnOversizedBodySentWithoutContentLength() throws Exception {
+        long before = fixture.endOffset();
+        byte[] huge = ("{\"usages\": [{\"id\": \"chunked\", \"source\": \"calls\", \"amount\": 1, \"description\": \""
+                + "x".repeat(2 * 1024 * 1024) + "\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + fixture.api.port() + PATH))
+                .header("Content-Type", "application/json")
+                .header("Authorization", frontierAuth())
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(huge)))
+                .build();
+        java.net.http.HttpResponse<String> response = fixture.http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(response.body()).contains("larger than 1048576 bytes");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
     void unknownPathsAnswerInTheGrpcGatewayShape() {
         IngestFixture.Response response = fixture.post("/v1beta1/organizations/org-1/nothing", "{}", "Authorization", frontierAuth());
         assertThat(response.status()).isEqualTo(404);

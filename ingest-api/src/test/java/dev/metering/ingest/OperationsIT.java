@@ -47,6 +47,13 @@ class OperationsIT {
     }
 
     @Test
+    void startingOnAPortInUseFailsAndTheRunningInstanceKeepsServing() {
+        IngestApiConfig samePort = fixture.config().withHttp("127.0.0.1", fixture.api.port());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new IngestApi(samePort).start()).isInstanceOf(RuntimeException.class);
+        assertThat(fixture.get(fixture.api, "/health/live").status()).isEqualTo(200);
+    }
+
+    @Test
     void servesTheOpenApiDocumentForAllThreeEndpoints() throws Exception {
         IngestFixture.Response response = fixture.get(fixture.api, "/openapi.json");
         assertThat(response.status()).isEqualTo(200);

@@ -59,7 +59,7 @@ public abstract class UsageEndpoint implements Handler {
         return 1;
     }
 
-    /** Headers to add to a 401 answer. */
+    /** The {@code WWW-Authenticate} challenge of a 401 answer, or null for none. */
     protected String authenticateChallenge() {
         return null;
     }
