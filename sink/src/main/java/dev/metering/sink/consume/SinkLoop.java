@@ -117,7 +117,11 @@ public final class SinkLoop implements Runnable {
                 checkDatabaseWhenIdle();
                 return;
             }
-            pending = decoder.decode(records);
+            Map<TopicPartition, Long> positions = new HashMap<>();
+            for (TopicPartition partition : records.partitions()) {
+                positions.put(partition, consumer.position(partition));
+            }
+            pending = decoder.decode(records).resumingAt(positions);
         }
         if (writePending()) {
             backoff.reset();

@@ -18,10 +18,13 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
     }
 
     /**
-     * @param nextOffset the offset after the last record of this partition in the batch
-     * @param records    how many records of this partition the batch was made of
+     * @param firstOffset the offset of the first record of this partition in the batch
+     * @param nextOffset  where to resume: after the last record of this partition in the batch (or further,
+     *                    past transaction markers the consumer already skipped)
+     * @param records     how many records of this partition the batch was made of
      */
-    public record PartitionBatch(Map<RollupRow.Key, RollupRow> rows, List<RejectedRecord> rejected, long nextOffset, int records) {
+    public record PartitionBatch(Map<RollupRow.Key, RollupRow> rows, List<RejectedRecord> rejected, long firstOffset, long nextOffset,
+                                 int records) {
         public PartitionBatch {
             rows = Map.copyOf(rows);
             rejected = List.copyOf(rejected);
@@ -54,6 +57,20 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
         return partitions.values().stream().mapToInt(PartitionBatch::records).sum();
     }
 
+    /**
+     * This batch resuming at the consumer's positions where those are further on (transaction markers
+     * after the last record), so the stored offset is exactly where the consumer stood.
+     */
+    public Batch resumingAt(Map<TopicPartition, Long> positions) {
+        Map<TopicPartition, PartitionBatch> moved = new LinkedHashMap<>();
+        partitions.forEach((partition, batch) -> {
+            Long position = positions.get(partition);
+            long next = position == null ? batch.nextOffset() : Math.max(batch.nextOffset(), position);
+            moved.put(partition, new PartitionBatch(batch.rows(), batch.rejected(), batch.firstOffset(), next, batch.records()));
+        });
+        return new Batch(moved);
+    }
+
     /** This batch without the records of the given partitions (they were revoked while the batch waited). */
     public Batch without(Collection<TopicPartition> revoked) {
         Map<TopicPartition, PartitionBatch> kept = new LinkedHashMap<>(partitions);
@@ -65,6 +82,7 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
     public static final class Builder {
         private final Map<TopicPartition, Map<RollupRow.Key, RollupRow>> rows = new LinkedHashMap<>();
         private final Map<TopicPartition, List<RejectedRecord>> rejected = new LinkedHashMap<>();
+        private final Map<TopicPartition, Long> firstOffsets = new LinkedHashMap<>();
         private final Map<TopicPartition, Long> nextOffsets = new LinkedHashMap<>();
         private final Map<TopicPartition, Integer> records = new LinkedHashMap<>();
 
@@ -81,6 +99,7 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
         }
 
         private Builder advance(TopicPartition partition, long offset) {
+            firstOffsets.merge(partition, offset, Math::min);
             nextOffsets.merge(partition, offset + 1, Math::max);
             records.merge(partition, 1, Integer::sum);
             return this;
@@ -89,7 +108,8 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
         public Batch build() {
             Map<TopicPartition, PartitionBatch> partitions = new LinkedHashMap<>();
             nextOffsets.forEach((partition, next) -> partitions.put(partition, new PartitionBatch(
-                    rows.getOrDefault(partition, Map.of()), rejected.getOrDefault(partition, List.of()), next, records.get(partition))));
+                    rows.getOrDefault(partition, Map.of()), rejected.getOrDefault(partition, List.of()), firstOffsets.get(partition), next,
+                    records.get(partition))));
             return new Batch(partitions);
         }
     }
