@@ -268,6 +268,64 @@ class DatabaseIT {
         }
     }
 
+    /** The SQL blocks of the README's "Querying usage" section. */
+    private static List<String> readmeQueries() throws java.io.IOException {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        String section = readme.substring(readme.indexOf("## Querying usage"));
+        List<String> queries = new ArrayList<>();
+        java.util.regex.Matcher blocks = java.util.regex.Pattern.compile("```sql\\n(.*?)```", java.util.regex.Pattern.DOTALL).matcher(section);
+        while (blocks.find()) {
+            queries.add(blocks.group(1).strip().replaceAll(";$", ""));
+        }
+        return queries;
+    }
+
+    @Test
+    void readmeExamplesRunAsTheAnalystAndAnswerTheQuestions() throws Exception {
+        java.time.ZonedDateTime now = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC);
+        Instant today = now.truncatedTo(java.time.temporal.ChronoUnit.DAYS).toInstant();
+        Instant yesterday = today.minus(Duration.ofDays(1));
+        Instant thisHour = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).toInstant();
+        Instant lastMonth = now.withDayOfMonth(1).minusMonths(1).truncatedTo(java.time.temporal.ChronoUnit.DAYS).toInstant();
+        write(Rollups.delta("acct-42", "api_calls", WindowSize.DAY, today.toString(), 3, "42.5"),
+                Rollups.delta("acct-42", "api_calls", WindowSize.DAY, yesterday.toString(), 2, "1000"),
+                Rollups.delta("acct-7", "api_calls", WindowSize.DAY, yesterday.toString(), 2, "10"),
+                Rollups.delta("acct-42", "api_calls", WindowSize.DAY, lastMonth.toString(), 2, "8"),
+                Rollups.delta("acct-42", "api_calls", WindowSize.HOUR, thisHour.toString(), 3, "42.5"));
+
+        List<String> queries = readmeQueries();
+        assertThat(queries).hasSize(4);
+        List<List<Map<String, Object>>> answers = new ArrayList<>();
+        try (Connection connection = database.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute("SET ROLE metering_analyst");
+            statement.execute("SET TIME ZONE 'Asia/Kolkata'"); // a half-hour offset: hour and day boundaries must still be UTC
+            for (String query : queries) {
+                List<Map<String, Object>> rows = new ArrayList<>();
+                try (ResultSet result = statement.executeQuery(query)) {
+                    while (result.next()) {
+                        Map<String, Object> row = new HashMap<>();
+                        for (int i = 1; i <= result.getMetaData().getColumnCount(); i++) {
+                            row.put(result.getMetaData().getColumnLabel(i), result.getObject(i));
+                        }
+                        rows.add(row);
+                    }
+                }
+                answers.add(rows);
+            }
+        }
+        boolean yesterdayInLastMonth = yesterday.isBefore(now.withDayOfMonth(1).truncatedTo(java.time.temporal.ChronoUnit.DAYS).toInstant());
+        assertThat(answers.get(0)).singleElement().satisfies(row -> assertThat((BigDecimal) row.get("billable_quantity"))
+                .isEqualByComparingTo(yesterdayInLastMonth ? "42.5" : "1042.5"));
+        assertThat(answers.get(1)).extracting(row -> row.get("billing_account_id")).startsWith("acct-42", "acct-7");
+        assertThat(answers.get(2)).hasSize(24);
+        assertThat((BigDecimal) answers.get(2).get(23).get("quantity")).isEqualByComparingTo("42.5");
+        assertThat(answers.get(2).subList(0, 23)).allSatisfy(row -> assertThat((BigDecimal) row.get("quantity")).isZero());
+        assertThat(answers.get(3)).anySatisfy(row -> {
+            assertThat(row.get("billing_account_id")).isEqualTo("acct-42");
+            assertThat((BigDecimal) row.get("billable_quantity")).isEqualByComparingTo(yesterdayInLastMonth ? "1008" : "8");
+        });
+    }
+
     @Test
     void migratingAgainIsANoOp() {
         assertThat(Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1)).migrationsExecuted).isZero();
