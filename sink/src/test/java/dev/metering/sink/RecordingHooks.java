@@ -11,7 +11,7 @@ import org.apache.kafka.common.TopicPartition;
  * Records every committed batch, and simulates a crash (throws {@link SimulatedCrash}, which stops the
  * sink's thread like a dead process) at a chosen point of a chosen batch.
  */
-final class RecordingHooks implements BatchHooks {
+class RecordingHooks implements BatchHooks {
     enum CrashPoint { NEVER, AFTER_UPSERTS, AFTER_COMMIT }
 
     /** What one committed batch covered in one partition. */

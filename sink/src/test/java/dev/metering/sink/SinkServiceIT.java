@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.TopicPartition;
@@ -215,6 +214,63 @@ class SinkServiceIT {
         }
         assertThat(pipeline.query("SELECT billable_quantity FROM usage_daily WHERE billing_account_id = 'stale-acct'"))
                 .singleElement().satisfies(row -> assertThat((BigDecimal) row.get("billable_quantity")).isEqualByComparingTo("50"));
+    }
+
+
+    @Test
+    void closeLetsTheBatchBeingWrittenFinish() throws Exception {
+        String topic = "rollups-graceful";
+        String group = "sink-graceful";
+        pipeline.createTopic(topic, 1);
+        java.util.concurrent.CountDownLatch inBatch = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        RecordingHooks recording = new RecordingHooks(CrashPoint.NEVER, 0) {
+            @Override
+            public void afterUpserts(Batch batch) {
+                inBatch.countDown();
+                try {
+                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        SinkService sink = pipeline.startSink(group, topic, 100, recording);
+        pipeline.produce(topic, updates("graceful", 5, 1, 1));
+        assertThat(inBatch.await(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+        Thread closer = new Thread(sink::close, "test-closer");
+        closer.start();
+        Poll.until("close requested", () -> "stopping".equals(sink.notReadyReason()));
+        release.countDown();
+        closer.join(90_000);
+
+        assertThat(closer.isAlive()).isFalse();
+        assertThat(sink.failure()).isNull();
+        assertThat(recording.committedBatches()).hasSize(1);
+        assertThat(stored("graceful")).isEqualTo(expected("graceful", 5, 1));
+        assertThat(storedOffsets(group, topic)).isEqualTo(nextOffsetsOf(recording.committedBatches()));
+    }
+
+    @Test
+    void anOperatorRewindingTheStoredOffsetsMakesTheSinkReplayWithoutChangingNewerRows() {
+        String topic = "rollups-rewind";
+        String group = "sink-rewind";
+        pipeline.createTopic(topic, 1);
+        RecordingHooks recording = RecordingHooks.recording();
+        try (SinkService sink = pipeline.startSink(group, topic, 100, recording)) {
+            int port = sink.httpPort();
+            pipeline.produce(topic, updates("rewind", 3, 1, 2));
+            Poll.until("first records", () -> recording.committedRecords() == 6);
+
+            pipeline.query("UPDATE sink_offsets SET next_offset = 0 WHERE consumer_group = '" + group + "' RETURNING next_offset");
+            pipeline.produce(topic, updates("rewind", 3, 3, 3));
+
+            // The batch after the rewind is refused (its expected offset is gone), the sink seeks to 0 and replays everything.
+            Poll.until("replayed", () -> recording.committedRecords() == 6 + 6 + 3, () -> recording.committed().toString());
+            assertThat(pipeline.get(port, "/metrics").body()).contains("sink_offset_conflicts_total 1.0");
+            assertThat(stored("rewind")).isEqualTo(expected("rewind", 3, 3));
+        }
     }
 
     @Test

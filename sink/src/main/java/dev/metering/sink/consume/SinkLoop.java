@@ -2,7 +2,6 @@ package dev.metering.sink.consume;
 
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.OffsetConflictException;
-import dev.metering.sink.store.RejectedRecord;
 import dev.metering.sink.store.RollupStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -303,8 +302,11 @@ public final class SinkLoop implements Runnable {
         if (failure != null) {
             return "stopped after an error: " + failure;
         }
+        if (stopping) {
+            return "stopping";
+        }
         if (!running) {
-            return stopping ? "stopping" : "starting";
+            return "starting";
         }
         return databaseProblem;
     }
