@@ -97,4 +97,12 @@ class SinkConfigTest {
         assertThat(config.httpPort()).isZero();
         assertThat(config.groupId()).isEqualTo("metering-sink");
     }
+
+    @Test
+    void everyVariableReadIsDocumentedInTheReadme() throws java.io.IOException {
+        Env env = env();
+        SinkConfig.fromEnv(env);
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        assertThat(env.namesRead()).isNotEmpty().allSatisfy(name -> assertThat(readme).contains("| `" + name + "` |"));
+    }
 }
