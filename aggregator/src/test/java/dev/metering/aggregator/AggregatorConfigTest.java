@@ -68,4 +68,12 @@ class AggregatorConfigTest {
         zeroDedupe.put("METERING_DEDUPE_WINDOW", "0s");
         assertThatThrownBy(() -> AggregatorConfig.fromEnv(new Env(zeroDedupe))).hasMessageContaining("dedupe window");
     }
+
+    @Test
+    void everyVariableReadIsDocumentedInTheReadme() throws java.io.IOException {
+        Env env = new Env(REQUIRED);
+        AggregatorConfig.fromEnv(env);
+        String readme = java.nio.file.Files.readString(Path.of("README.md"));
+        assertThat(env.namesRead()).hasSizeGreaterThan(10).allSatisfy(name -> assertThat(readme).contains("| `" + name + "` |"));
+    }
 }

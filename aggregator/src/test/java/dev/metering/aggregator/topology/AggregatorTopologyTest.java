@@ -255,9 +255,15 @@ class AggregatorTopologyTest {
     @Test
     void exactDuplicatesAreDroppedAndCountedEvenWithAnotherReceivedAt() {
         start();
-        UsageEvent original = event("e1", "7", T0).build();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("region", "eu");
+        metadata.put("tier", "gold");
+        Map<String, String> sameMetadataOtherOrder = new LinkedHashMap<>();
+        sameMetadataOtherOrder.put("tier", "gold");
+        sameMetadataOtherOrder.put("region", "eu");
+        UsageEvent original = event("e1", "7", T0).setMetadata(metadata).setOrigin("kinde").build();
         send(original, T0);
-        send(UsageEvent.newBuilder(original).setReceivedAt(T0.plusSeconds(30)).build(), T0.plusSeconds(31));
+        send(UsageEvent.newBuilder(original).setReceivedAt(T0.plusSeconds(30)).setMetadata(sameMetadataOtherOrder).build(), T0.plusSeconds(31));
         send(original, T0.plusSeconds(40));
 
         assertThat(rollups.readRecordsToList()).hasSize(2); // one hour and one day update, for the first delivery only
@@ -283,6 +289,20 @@ class AggregatorTopologyTest {
         assertThat(DeadLetter.header(dead.get(0).headers(), DeadLetter.SOURCE_HEADER)).isEqualTo("usage-events-0@1");
         assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("7"));
         assertThat(metrics.deadLetteredCount(Reason.CONFLICT)).isEqualTo(1);
+    }
+
+    @Test
+    void anyFieldButReceivedAtMakesADifferentPayload() {
+        start();
+        UsageEvent original = event("e1", "7", T0).setMetadata(Map.of("region", "eu")).build();
+        send(original, T0);
+        send(UsageEvent.newBuilder(original).setMetadata(Map.of("region", "us")).build(), T0);
+        send(UsageEvent.newBuilder(original).setEventTime(T0.plusMillis(1)).build(), T0);
+        send(UsageEvent.newBuilder(original).setValueType(ValueType.ABSOLUTE).build(), T0);
+        send(UsageEvent.newBuilder(original).setDescription("retry").build(), T0);
+
+        assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("CONFLICT", "CONFLICT", "CONFLICT", "CONFLICT");
+        assertThat(metrics.duplicateCount()).isZero();
     }
 
     @Test
