@@ -81,12 +81,6 @@ public record AggregatorConfig(
                         env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())));
     }
 
-    /** A copy listening on another HTTP port (0: any free one). */
-    public AggregatorConfig withHttpPort(int port) {
-        return new AggregatorConfig(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod,
-                maxFutureSkew, commitInterval, streamThreads, cacheMaxBytes, httpHost, port, topics);
-    }
-
     private static void requirePositive(String what, Duration value) {
         Objects.requireNonNull(value, what);
         if (value.isZero() || value.isNegative()) {
