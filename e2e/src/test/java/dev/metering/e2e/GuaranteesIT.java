@@ -111,6 +111,18 @@ class GuaranteesIT {
 
     @Test
     @Order(6)
+    void stoppingEachServiceWithSigtermMidLoadLosesNothing() throws Exception {
+        runWithFault("sigterm", () -> {
+            for (ServiceProcess service : List.of(pipeline.ingest, pipeline.aggregator, pipeline.sink)) {
+                int exit = service.terminate();
+                assertThat(exit).as("%s exit code after SIGTERM", service).isIn(0, 143);
+                service.start();
+            }
+        });
+    }
+
+    @Test
+    @Order(7)
     void submittingAWholeBatchTwiceCountsItOnce() throws Exception {
         String prefix = prefix("duplicate-batch");
         UsageClient client = new UsageClient(pipeline.apiUrl());
@@ -122,7 +134,7 @@ class GuaranteesIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void outOfOrderEventsCountAndLateOnesGoToTheDeadLetterTopic() throws Exception {
         String prefix = prefix("late");
         UsageClient client = new UsageClient(pipeline.apiUrl());

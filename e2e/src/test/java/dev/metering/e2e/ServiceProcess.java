@@ -96,6 +96,23 @@ final class ServiceProcess implements AutoCloseable {
         return waitFor();
     }
 
+    /** Resident memory of the process in bytes (Linux /proc), or -1 when unknown. */
+    long residentBytes() {
+        if (!isAlive()) {
+            return -1;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     boolean isAlive() {
         return process != null && process.isAlive();
     }
