@@ -31,6 +31,8 @@ class EventRulesTest {
     void parsesRfc3339WithOffsetsAndChecksTheWindow() {
         Instant now = rules.now();
         assertThat(rules.eventTime("t", "2025-06-01T13:30:00+02:00", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00Z"));
+        // hour-only offset, as in Kinde's API documentation example ("2024-11-18T13:32:03+11")
+        assertThat(rules.eventTime("t", "2025-06-01T13:30:00+02", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00Z"));
         assertThat(rules.eventTime("t", "2025-06-01t11:30:00.987654z", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00.987Z"));
         assertThat(rules.eventTime("t", "2025-06-01T12:05:00Z", now)).isEqualTo(Instant.parse("2025-06-01T12:05:00Z"));
         assertThatThrownBy(() -> rules.eventTime("t", "2025-06-01T12:05:01Z", now))
