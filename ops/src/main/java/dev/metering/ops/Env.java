@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,6 +17,7 @@ public final class Env {
     private static final Pattern SIMPLE_DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
     private final Map<String, String> variables;
+    private final Set<String> namesRead = ConcurrentHashMap.newKeySet();
 
     public Env(Map<String, String> variables) {
         this.variables = Map.copyOf(variables);
@@ -27,6 +30,7 @@ public final class Env {
 
     /** The value, or null when unset or blank. */
     public String optional(String name) {
+        namesRead.add(name);
         String value = variables.get(name);
         return value == null || value.isBlank() ? null : value.strip();
     }
@@ -99,6 +103,14 @@ public final class Env {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + "='" + value + "' is not a duration like 500ms, 30s, 5m, 48h, 35d or PT48H");
         }
+    }
+
+    /**
+     * Every variable name a config has asked for so far, set or not: the variables a service actually
+     * reads, so deployment files can be checked against them.
+     */
+    public Set<String> namesRead() {
+        return Set.copyOf(namesRead);
     }
 
     static Duration parseDuration(String text) {

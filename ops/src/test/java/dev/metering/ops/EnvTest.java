@@ -24,4 +24,12 @@ class EnvTest {
         assertThatThrownBy(() -> env.required("BLANK")).hasMessage("BLANK must be set");
         assertThat(env.bool("FLAG", false)).isTrue();
     }
+
+    @Test
+    void remembersWhichVariablesWereRead() {
+        Env fresh = new Env(Map.of("A", "1"));
+        fresh.integer("A", 0);
+        fresh.string("B", "default");
+        assertThat(fresh.namesRead()).containsExactlyInAnyOrder("A", "B");
+    }
 }

@@ -1,5 +1,9 @@
 package dev.metering.schemas.registry;
 
+import dev.metering.avro.Rollup;
+import dev.metering.avro.RollupKey;
+import dev.metering.avro.UsageEvent;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
@@ -11,15 +15,25 @@ import org.apache.avro.SchemaNormalization;
  *
  * <p>Ids are derived from the schema's Avro parsing fingerprint rather than counted, so separate
  * processes that register the same schemas agree on the ids without talking to each other. That is
- * what lets the services run as separate processes against {@code mem://} in tests and demos. A
- * reader can only decode ids that its own process registered or learned.
+ * what lets the services run as separate processes against {@code mem://} in tests and demos. Every
+ * registry knows the contract's own schemas ({@link #CONTRACT}) from the start, so a process can read
+ * what another process wrote with them; other ids are known only once registered in this process.
  */
 public final class InMemorySchemaRegistry implements SchemaRegistryClient {
     public static final String SCHEME = "mem://";
+    /** The schemas of the pipeline's contract, known to every in-memory registry by id. */
+    public static final List<Schema> CONTRACT = List.of(
+            UsageEvent.getClassSchema(), RollupKey.getClassSchema(), Rollup.getClassSchema());
     private static final Map<String, InMemorySchemaRegistry> NAMED = new ConcurrentHashMap<>();
 
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
     private final Map<String, Map<Integer, Boolean>> idsBySubject = new ConcurrentHashMap<>();
+
+    public InMemorySchemaRegistry() {
+        for (Schema schema : CONTRACT) {
+            schemasById.put(stableId(schema), schema);
+        }
+    }
 
     /** The shared registry of this name, created on first use. */
     public static InMemorySchemaRegistry named(String name) {

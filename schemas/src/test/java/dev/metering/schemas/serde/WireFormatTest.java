@@ -177,6 +177,11 @@ class WireFormatTest {
         assertThat(second.register("usage-events-value", UsageEvent.getClassSchema())).isEqualTo(id);
         assertThat(first.register("usage-rollups-key", RollupKey.getClassSchema())).isNotEqualTo(id);
         assertThat(SchemaRegistryClient.forUrl("mem://same")).isSameAs(SchemaRegistryClient.forUrl("mem://same"));
+
+        // A reader in another process that never registered UsageEvent still decodes it.
+        byte[] bytes = new AvroSerializer<UsageEvent>(first, false).serialize("usage-events", sampleEvent());
+        SchemaRegistryClient otherProcess = new InMemorySchemaRegistry();
+        assertThat(new AvroDeserializer<>(UsageEvent.class, otherProcess).deserialize("usage-events", bytes)).isEqualTo(sampleEvent());
     }
 
     static UsageEvent sampleEvent() {

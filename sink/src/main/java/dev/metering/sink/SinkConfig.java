@@ -1,0 +1,205 @@
+package dev.metering.sink;
+
+import dev.metering.ops.Env;
+import dev.metering.schemas.TopicSetup.TopicSettings;
+import dev.metering.schemas.Topics;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Configuration of the sink, read from environment variables (see sink/README.md).
+ *
+ * @param jdbcUrl          a {@code jdbc:postgresql://} URL ({@code DATABASE_URL} may also be {@code postgres://user:pass@host:port/db})
+ * @param databaseUser     null to take the user from the URL (or the driver's default)
+ * @param databasePassword null to take the password from the URL (or none)
+ * @param createTopics     create the pipeline's topics if missing (and verify their settings)
+ */
+public record SinkConfig(
+        String kafkaBootstrapServers,
+        String schemaRegistryUrl,
+        String jdbcUrl,
+        String databaseUser,
+        String databasePassword,
+        String groupId,
+        String topic,
+        int batchSize,
+        Duration pollTimeout,
+        String httpHost,
+        int httpPort,
+        Duration initialBackoff,
+        Duration maxBackoff,
+        Duration databaseConnectTimeout,
+        Duration databaseCheckInterval,
+        int databaseStartupRetries,
+        int databasePoolSize,
+        boolean createTopics,
+        TopicSettings topicSettings,
+        Duration shutdownTimeout) {
+
+    public static final String DEFAULT_GROUP_ID = "metering-sink";
+    public static final int DEFAULT_HTTP_PORT = 7402;
+
+    public SinkConfig {
+        Objects.requireNonNull(kafkaBootstrapServers, "kafkaBootstrapServers");
+        Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl");
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        Objects.requireNonNull(groupId, "groupId");
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(topicSettings, "topicSettings");
+        if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("jdbcUrl must be a jdbc:postgresql: URL, got " + redact(jdbcUrl));
+        }
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch size must be > 0, got " + batchSize);
+        }
+        if (httpPort < 0 || httpPort > 65535) {
+            throw new IllegalArgumentException("HTTP port must be 0..65535, got " + httpPort);
+        }
+        requirePositive(pollTimeout, "poll timeout");
+        requirePositive(initialBackoff, "initial backoff");
+        requirePositive(maxBackoff, "max backoff");
+        requirePositive(databaseConnectTimeout, "database connect timeout");
+        requirePositive(databaseCheckInterval, "database check interval");
+        requirePositive(shutdownTimeout, "shutdown timeout");
+        if (maxBackoff.compareTo(initialBackoff) < 0) {
+            throw new IllegalArgumentException("max backoff " + maxBackoff + " is shorter than the initial backoff " + initialBackoff);
+        }
+        if (databaseConnectTimeout.toMillis() < 250) {
+            throw new IllegalArgumentException("database connect timeout must be at least 250ms, got " + databaseConnectTimeout);
+        }
+        if (databasePoolSize < 1) {
+            throw new IllegalArgumentException("database pool size must be > 0, got " + databasePoolSize);
+        }
+        if (databaseStartupRetries < 0) {
+            throw new IllegalArgumentException("database startup retries must be >= 0, got " + databaseStartupRetries);
+        }
+    }
+
+    /** Reads the variables documented in sink/README.md. */
+    public static SinkConfig fromEnv(Env env) {
+        JdbcTarget database = JdbcTarget.parse(env.required("DATABASE_URL"), "DATABASE_URL");
+        TopicSettings defaults = TopicSettings.DEFAULTS;
+        int replicationFactor = env.positiveInteger("KAFKA_TOPIC_REPLICATION_FACTOR", defaults.replicationFactor());
+        if (replicationFactor > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("KAFKA_TOPIC_REPLICATION_FACTOR=" + replicationFactor + " is too large");
+        }
+        return new SinkConfig(
+                env.required("KAFKA_BOOTSTRAP_SERVERS"),
+                env.required("SCHEMA_REGISTRY_URL"),
+                database.url(),
+                env.string("DATABASE_USER", database.user()),
+                env.string("DATABASE_PASSWORD", database.password()),
+                env.string("SINK_GROUP_ID", DEFAULT_GROUP_ID),
+                env.string("SINK_TOPIC", Topics.USAGE_ROLLUPS),
+                env.positiveInteger("SINK_BATCH_SIZE", 500),
+                env.duration("SINK_POLL_TIMEOUT", Duration.ofMillis(500)),
+                env.string("SINK_HTTP_HOST", "0.0.0.0"),
+                env.integer("SINK_HTTP_PORT", DEFAULT_HTTP_PORT),
+                env.duration("SINK_INITIAL_BACKOFF", Duration.ofMillis(200)),
+                env.duration("SINK_MAX_BACKOFF", Duration.ofSeconds(30)),
+                env.duration("SINK_DB_CONNECT_TIMEOUT", Duration.ofSeconds(5)),
+                env.duration("SINK_DB_CHECK_INTERVAL", Duration.ofSeconds(5)),
+                env.integer("SINK_DB_STARTUP_RETRIES", 10),
+                env.positiveInteger("SINK_DB_POOL_SIZE", 2),
+                env.bool("SINK_CREATE_TOPICS", true),
+                new TopicSettings(env.positiveInteger("KAFKA_TOPIC_PARTITIONS", defaults.partitions()), (short) replicationFactor,
+                        defaults.eventsRetention(), defaults.dlqRetention()),
+                env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)));
+    }
+
+    /**
+     * The defaults of {@link #fromEnv} for the given infrastructure, for in-process use (the standalone
+     * launcher): no environment needed; the JDBC URL may carry the credentials ({@code ?user=..&password=..})
+     * or they are passed here (null: from the URL).
+     */
+    public static SinkConfig defaults(String kafkaBootstrapServers, String schemaRegistryUrl, String jdbcUrl,
+                                      String databaseUser, String databasePassword) {
+        java.util.Map<String, String> variables = new java.util.HashMap<>();
+        variables.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers);
+        variables.put("SCHEMA_REGISTRY_URL", schemaRegistryUrl);
+        variables.put("DATABASE_URL", jdbcUrl);
+        if (databaseUser != null) {
+            variables.put("DATABASE_USER", databaseUser);
+        }
+        if (databasePassword != null) {
+            variables.put("DATABASE_PASSWORD", databasePassword);
+        }
+        return fromEnv(new Env(variables));
+    }
+
+    public SinkConfig withHttpPort(int port) {
+        return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
+                batchSize, pollTimeout, httpHost, port, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
+                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout);
+    }
+
+    public SinkConfig withTopicSettings(TopicSettings settings) {
+        return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
+                batchSize, pollTimeout, httpHost, httpPort, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
+                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout);
+    }
+
+    @Override
+    public String toString() {
+        // Never log the password.
+        return "SinkConfig[kafka=" + kafkaBootstrapServers + ", registry=" + schemaRegistryUrl + ", database=" + redact(jdbcUrl)
+                + ", user=" + databaseUser + ", group=" + groupId + ", topic=" + topic + ", batchSize=" + batchSize
+                + ", httpPort=" + httpPort + ", maxBackoff=" + maxBackoff + "]";
+    }
+
+    private static void requirePositive(Duration duration, String what) {
+        if (duration == null || duration.isNegative() || duration.isZero()) {
+            throw new IllegalArgumentException(what + " must be > 0, got " + duration);
+        }
+    }
+
+    static String redact(String url) {
+        return url.replaceAll("(?i)(password=)[^&]*", "$1***").replaceAll("//([^:/@]*):[^@/]*@", "//$1:***@");
+    }
+
+    /** A JDBC URL with the credentials a {@code postgres://user:pass@...} URL carried (null when it carried none). */
+    record JdbcTarget(String url, String user, String password) {
+
+        static JdbcTarget parse(String value, String variable) {
+            if (value.startsWith("jdbc:postgresql:")) {
+                return new JdbcTarget(value, null, null);
+            }
+            if (!value.startsWith("postgres://") && !value.startsWith("postgresql://")) {
+                throw new IllegalArgumentException(variable + " must be a jdbc:postgresql://host:port/db URL or postgres://user:password@host:port/db, got "
+                        + redact(value));
+            }
+            URI uri;
+            try {
+                uri = new URI(value);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException(variable + " is not a valid URL: " + e.getMessage().replace(value, redact(value)));
+            }
+            if (uri.getHost() == null) {
+                throw new IllegalArgumentException(variable + " has no host: " + redact(value));
+            }
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            if (path.isEmpty() || "/".equals(path)) {
+                throw new IllegalArgumentException(variable + " names no database (postgres://user:password@host:port/database): " + redact(value));
+            }
+            String user = null;
+            String password = null;
+            String userInfo = uri.getRawUserInfo();
+            if (userInfo != null && !userInfo.isEmpty()) {
+                int colon = userInfo.indexOf(':');
+                user = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+                password = colon < 0 ? null : decode(userInfo.substring(colon + 1));
+            }
+            String port = uri.getPort() < 0 ? "5432" : String.valueOf(uri.getPort());
+            String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
+            return new JdbcTarget("jdbc:postgresql://" + uri.getHost() + ":" + port + path + query, user, password);
+        }
+
+        private static String decode(String part) {
+            return URLDecoder.decode(part.replace("+", "%2B"), StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package dev.metering.sink.store;
+
+/**
+ * Points inside {@link BatchWriter#write} where tests inject faults (throw to simulate a crash) or
+ * observe what was committed. Production uses {@link #NONE}.
+ */
+public interface BatchHooks {
+    BatchHooks NONE = new BatchHooks() {
+    };
+
+    /** After the rollup upserts ran, before the offsets are stored and the transaction commits. */
+    default void afterUpserts(Batch batch) {
+    }
+
+    /** After the transaction committed, before the consumer moves on. */
+    default void afterCommit(Batch batch) {
+    }
+}

@@ -1,0 +1,76 @@
+package dev.metering.sink.store;
+
+import java.util.Collection;
+import java.util.List;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlBatch;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** The sink's SQL. */
+public interface RollupDao {
+
+    /**
+     * Inserts or updates rollups; an update applies only when it is newer (greater event_count) than
+     * the stored row, so a stale or replayed version never overwrites a newer one.
+     *
+     * @return per row, 1 when it was written, 0 when a newer or equal version was already stored
+     */
+    @SqlBatch("""
+            INSERT INTO usage_rollups (billing_account_id, feature_code, window_size, window_start, window_end, event_count,
+                                       quantity_sum, latest_value, latest_value_type, latest_event_time, latest_event_id,
+                                       min_value, max_value, first_event_time, last_event_time, updated_at)
+            VALUES (:billingAccountId, :featureCode, :windowSize, :windowStart, :windowEnd, :eventCount,
+                    :quantitySum, :latestValue, :latestValueType, :latestEventTime, :latestEventId,
+                    :minValue, :maxValue, :firstEventTime, :lastEventTime, :updatedAt)
+            ON CONFLICT (billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
+                window_end = EXCLUDED.window_end,
+                event_count = EXCLUDED.event_count,
+                quantity_sum = EXCLUDED.quantity_sum,
+                latest_value = EXCLUDED.latest_value,
+                latest_value_type = EXCLUDED.latest_value_type,
+                latest_event_time = EXCLUDED.latest_event_time,
+                latest_event_id = EXCLUDED.latest_event_id,
+                min_value = EXCLUDED.min_value,
+                max_value = EXCLUDED.max_value,
+                first_event_time = EXCLUDED.first_event_time,
+                last_event_time = EXCLUDED.last_event_time,
+                updated_at = EXCLUDED.updated_at,
+                stored_at = now()
+            WHERE usage_rollups.event_count < EXCLUDED.event_count
+            """)
+    int[] upsertRollups(@BindMethods Collection<RollupRow> rows);
+
+    @SqlBatch("""
+            INSERT INTO sink_rejected_records (topic, partition, record_offset, reason, detail, record_key, record_value)
+            VALUES (:topic, :partition, :recordOffset, :reasonName, :detail, :recordKey, :recordValue)
+            ON CONFLICT (topic, partition, record_offset) DO NOTHING
+            """)
+    int[] insertRejected(@BindMethods Collection<RejectedRecord> records);
+
+    /**
+     * Moves a partition's stored offset from {@code expected} (null: no row yet) to {@code next}. Returns
+     * 0 when the stored offset is not {@code expected}: another sink instance (or an operator) moved it, so
+     * this instance no longer owns the partition's position and must not write.
+     */
+    @SqlUpdate("""
+            INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset)
+            VALUES (:group, :topic, :partition, :next)
+            ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+            WHERE sink_offsets.next_offset = :expected
+            """)
+    int moveOffset(@Bind("group") String group, @Bind("topic") String topic, @Bind("partition") int partition,
+                   @Bind("expected") Long expected, @Bind("next") long next);
+
+    @SqlQuery("SELECT partition, next_offset FROM sink_offsets WHERE consumer_group = :group AND topic = :topic")
+    @RegisterConstructorMapper(StoredOffset.class)
+    List<StoredOffset> storedOffsets(@Bind("group") String group, @Bind("topic") String topic);
+
+    @SqlQuery("SELECT 1")
+    int ping();
+
+    record StoredOffset(int partition, long nextOffset) {
+    }
+}

@@ -1,0 +1,53 @@
+package dev.metering.sink.store;
+
+import dev.metering.avro.Rollup;
+import java.math.BigDecimal;
+import java.time.Instant;
+
+/** One row of {@code usage_rollups}: a {@link Rollup} as the sink stores it. */
+public record RollupRow(
+        String billingAccountId,
+        String featureCode,
+        String windowSize,
+        Instant windowStart,
+        Instant windowEnd,
+        long eventCount,
+        BigDecimal quantitySum,
+        BigDecimal latestValue,
+        String latestValueType,
+        Instant latestEventTime,
+        String latestEventId,
+        BigDecimal minValue,
+        BigDecimal maxValue,
+        Instant firstEventTime,
+        Instant lastEventTime,
+        Instant updatedAt) {
+
+    public static RollupRow of(Rollup rollup) {
+        return new RollupRow(
+                rollup.getBillingAccountId(),
+                rollup.getFeatureCode(),
+                rollup.getWindowSize().name(),
+                rollup.getWindowStart(),
+                rollup.getWindowEnd(),
+                rollup.getEventCount(),
+                rollup.getQuantitySum(),
+                rollup.getLatestValue(),
+                rollup.getLatestValueType().name(),
+                rollup.getLatestEventTime(),
+                rollup.getLatestEventId(),
+                rollup.getMinValue(),
+                rollup.getMaxValue(),
+                rollup.getFirstEventTime(),
+                rollup.getLastEventTime(),
+                rollup.getUpdatedAt());
+    }
+
+    /** The primary key of the row. */
+    public Key key() {
+        return new Key(billingAccountId, featureCode, windowSize, windowStart);
+    }
+
+    public record Key(String billingAccountId, String featureCode, String windowSize, Instant windowStart) {
+    }
+}

@@ -1,0 +1,66 @@
+package dev.metering.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.metering.avro.Rollup;
+import dev.metering.avro.RollupKey;
+import dev.metering.avro.WindowSize;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroSerializer;
+import dev.metering.sink.consume.RollupDecoder;
+import dev.metering.sink.store.Batch;
+import dev.metering.sink.store.RejectedRecord;
+import dev.metering.sink.store.RejectedRecord.Reason;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+class RollupDecoderTest {
+    private static final String TOPIC = "usage-rollups";
+    private final SchemaRegistryClient registry = SchemaRegistryClient.forUrl("mem://rollup-decoder-test");
+    private final AvroSerializer<RollupKey> keys = new AvroSerializer<>(registry, true);
+    private final AvroSerializer<Rollup> values = new AvroSerializer<>(registry, false);
+    private final List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+
+    private void add(byte[] key, byte[] value) {
+        records.add(new ConsumerRecord<>(TOPIC, 0, records.size(), key, value));
+    }
+
+    private void add(Rollup rollup) {
+        add(keys.serialize(TOPIC, Rollups.keyOf(rollup)), values.serialize(TOPIC, rollup));
+    }
+
+    private Batch decode() {
+        return new RollupDecoder(registry).decode(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()));
+    }
+
+    @Test
+    void decodesRollupsAndKeepsWhatCannotBeStoredWithItsReason() {
+        Rollup good = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-20T00:00:00Z", 4, "12.5");
+        add(good);
+        add(keys.serialize(TOPIC, Rollups.keyOf(good)), null);
+        add(keys.serialize(TOPIC, Rollups.keyOf(good)), new byte[] {0, 0, 0});
+        Rollup zeroCount = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-21T00:00:00Z", 1, "1");
+        zeroCount.setEventCount(0L);
+        add(zeroCount);
+        Rollup other = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-22T00:00:00Z", 1, "1");
+        add(keys.serialize(TOPIC, Rollups.keyOf(good)), values.serialize(TOPIC, other));
+
+        Batch batch = decode();
+
+        assertThat(batch.rows()).hasSize(1);
+        assertThat(batch.rows().get(0).quantitySum()).isEqualByComparingTo("12.5");
+        assertThat(batch.rejected()).extracting(RejectedRecord::recordOffset, RejectedRecord::reason).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(1L, Reason.TOMBSTONE),
+                org.assertj.core.groups.Tuple.tuple(2L, Reason.UNDECODABLE),
+                org.assertj.core.groups.Tuple.tuple(3L, Reason.INVALID_VALUE),
+                org.assertj.core.groups.Tuple.tuple(4L, Reason.INVALID_VALUE));
+        assertThat(batch.rejected().get(2).detail()).contains("event_count");
+        assertThat(batch.rejected().get(3).detail()).contains("does not match");
+        assertThat(batch.nextOffsets()).containsEntry(new TopicPartition(TOPIC, 0), 5L);
+    }
+}
