@@ -58,6 +58,8 @@ class EventRulesTest {
         assertThat(rules.quantity("q", parse("1e3"))).isEqualTo(new BigDecimal("1000.000000000000"));
         assertThat(rules.quantity("q", parse("\"99999999999999999999999999.999999999999\"")))
                 .isEqualTo(new BigDecimal("99999999999999999999999999.999999999999"));
+        assertThat(rules.quantity("q", parse("99999999999999999999999999.999999999999")))
+                .isEqualTo(new BigDecimal("99999999999999999999999999.999999999999"));
         assertThatThrownBy(() -> rules.quantity("q", parse("\"999999999999999999999999999\""))).hasMessage("q has more than 26 digits before the decimal point");
         assertThatThrownBy(() -> rules.quantity("q", parse("0.0000000000001"))).hasMessage("q has more than 12 digits after the decimal point");
         assertThatThrownBy(() -> rules.quantity("q", parse("\"NaN\""))).hasMessageContaining("q is not a decimal number");
