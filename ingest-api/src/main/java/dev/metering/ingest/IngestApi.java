@@ -99,6 +99,10 @@ public final class IngestApi implements AutoCloseable {
         KindeTokenVerifier kindeVerifier = new KindeTokenVerifier(config.kinde());
         publisher = new UsageEventPublisher(config.kafkaBootstrapServers(), registry, config.deliveryTimeout(), config.linger(),
                 metrics::produceError);
+        UsageEventPublisher publisherForGauge = publisher;
+        io.micrometer.core.instrument.Gauge.builder("ingest.kafka.pending.requests", publisherForGauge::pendingRequests)
+                .description("Requests waiting for Kafka to acknowledge their events")
+                .register(meterRegistry);
         readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
         UsageEndpoint.Support support = new UsageEndpoint.Support(json, new EventRules(clock, config.gracePeriod()), publisher,
