@@ -23,6 +23,7 @@ import dev.metering.ingest.validation.EventRules;
 import dev.metering.ops.Env;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -99,6 +100,9 @@ public final class IngestApi implements AutoCloseable {
         KindeTokenVerifier kindeVerifier = new KindeTokenVerifier(config.kinde());
         publisher = new UsageEventPublisher(config.kafkaBootstrapServers(), registry, config.deliveryTimeout(), config.linger(),
                 metrics::produceError);
+        Gauge.builder("ingest.kafka.pending.requests", publisher::pendingRequests)
+                .description("Requests waiting for Kafka to acknowledge their events")
+                .register(meterRegistry);
         readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
         UsageEndpoint.Support support = new UsageEndpoint.Support(json, new EventRules(clock, config.gracePeriod()), publisher,

@@ -54,6 +54,14 @@ class IngestApiConfigTest {
     }
 
     @Test
+    void everyVariableReadIsDocumentedInTheReadme() throws Exception {
+        Env env = new Env(Map.of());
+        IngestApiConfig.fromEnv(env);
+        String readme = Files.readString(Path.of("README.md"));
+        assertThat(env.namesRead()).isNotEmpty().allSatisfy(name -> assertThat(readme).contains("| `" + name + "` |"));
+    }
+
+    @Test
     void badValuesNameTheVariableButNotTheSecret() {
         assertThatThrownBy(() -> IngestApiConfig.fromEnv(new Env(Map.of("INGEST_FRONTIER_CREDENTIALS", "nosecretorgs"))))
                 .hasMessageStartingWith("INGEST_FRONTIER_CREDENTIALS");

@@ -54,6 +54,28 @@ class OperationsIT {
     }
 
     @Test
+    void closeAnswersTheRequestsInFlightBeforeStopping() throws Exception {
+        // a long linger keeps the event in the producer's buffer until close() flushes it
+        IngestApiConfig config = fixture.config();
+        IngestApi closing = fixture.startApi(new IngestApiConfig(config.httpHost(), 0, config.kafkaBootstrapServers(),
+                config.schemaRegistryUrl(), config.maxBodyBytes(), config.gracePeriod(), Duration.ofSeconds(60), Duration.ofSeconds(20),
+                config.frontierCredentials(), config.kinde(), config.apiKeys(), 1000, 2000));
+        long before = fixture.endOffset();
+        var response = fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + closing.port() + "/v1/events:batch"))
+                .header("Content-Type", "application/json").header("X-Api-Key", IngestFixture.API_KEY)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("""
+                        {"events": [{"event_id": "in-flight", "billing_account_id": "acct", "feature_code": "f", "quantity": 1}]}"""))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        await("the request waits for Kafka", () -> closing.meterRegistry().get("ingest.kafka.pending.requests").gauge().value() == 1);
+
+        closing.close();
+
+        assertThat(response.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(fixture.readFrom(before)).extracting(record -> record.value().getEventId()).containsExactly("in-flight");
+    }
+
+    @Test
     void servesTheOpenApiDocumentForAllThreeEndpoints() throws Exception {
         IngestFixture.Response response = fixture.get(fixture.api, "/openapi.json");
         assertThat(response.status()).isEqualTo(200);

@@ -8,6 +8,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
@@ -91,6 +92,9 @@ public final class KindeTokenVerifier {
             claims = processor.process(authorization.substring(7).strip(), null);
         } catch (ParseException e) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "bearer token is not a valid JWT: " + e.getMessage());
+        } catch (KeySourceException e) {
+            // the JWKS endpoint is down or unreadable: not the client's fault, and retrying later may work
+            throw new ApiException(ErrorKind.UNAVAILABLE, "cannot fetch the keys to verify the token: " + e.getMessage(), 5);
         } catch (BadJOSEException | JOSEException e) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "invalid bearer token: " + e.getMessage());
         }

@@ -34,6 +34,7 @@ public final class UsageEventPublisher implements AutoCloseable {
      */
     private final ExecutorService sender;
     private final Consumer<Throwable> errorListener;
+    private final AtomicInteger pending = new AtomicInteger();
 
     public UsageEventPublisher(String bootstrapServers, SchemaRegistryClient registry, Duration deliveryTimeout, Duration linger,
                                Consumer<Throwable> errorListener) {
@@ -60,6 +61,11 @@ public final class UsageEventPublisher implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+    }
+
+    /** Requests whose events are handed to the producer but not yet all acknowledged (or failed). */
+    public int pendingRequests() {
+        return pending.get();
     }
 
     /** Completes when all events are acknowledged by the broker (in-sync replicas included). */
@@ -96,9 +102,11 @@ public final class UsageEventPublisher implements AutoCloseable {
             return CompletableFuture.failedFuture(e);
         }
         // A safety net: the producer fails records after delivery.timeout.ms on its own.
+        pending.incrementAndGet();
         return CompletableFuture.allOf(acks)
                 .orTimeout(deliveryTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)
                 .whenComplete((ok, error) -> {
+                    pending.decrementAndGet();
                     if (error != null) {
                         errorListener.accept(error);
                     }

@@ -138,6 +138,24 @@ class KindeTokenVerifierTest {
     }
 
     @Test
+    void anUnreachableJwksUrlIsAServerSideFailure() throws Exception {
+        int unusedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            unusedPort = socket.getLocalPort();
+        }
+        KindeTokenVerifier unreachable = new KindeTokenVerifier(new KindeJwtSettings(
+                "http://127.0.0.1:" + unusedPort + "/jwks", null, ISSUER, List.of(AUDIENCE)));
+        String token = rsaToken(claims().build());
+        try {
+            unreachable.verify(token);
+            throw new AssertionError("accepted without keys");
+        } catch (ApiException e) {
+            assertThat(e.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
+            assertThat(e.retryAfterSeconds()).isPositive();
+        }
+    }
+
+    @Test
     void requiresIssuerAndAudienceWhenEnabled() {
         assertThatThrownBy(() -> new KindeJwtSettings(null, "{}", null, List.of(AUDIENCE))).hasMessageContaining("KINDE_JWT_ISSUER");
         assertThatThrownBy(() -> new KindeJwtSettings(null, "{}", ISSUER, List.of())).hasMessageContaining("KINDE_JWT_AUDIENCE");

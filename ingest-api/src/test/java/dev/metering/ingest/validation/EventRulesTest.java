@@ -31,6 +31,8 @@ class EventRulesTest {
     void parsesRfc3339WithOffsetsAndChecksTheWindow() {
         Instant now = rules.now();
         assertThat(rules.eventTime("t", "2025-06-01T13:30:00+02:00", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00Z"));
+        // hour-only offset, as in Kinde's API documentation example ("2024-11-18T13:32:03+11")
+        assertThat(rules.eventTime("t", "2025-06-01T13:30:00+02", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00Z"));
         assertThat(rules.eventTime("t", "2025-06-01t11:30:00.987654z", now)).isEqualTo(Instant.parse("2025-06-01T11:30:00.987Z"));
         assertThat(rules.eventTime("t", "2025-06-01T12:05:00Z", now)).isEqualTo(Instant.parse("2025-06-01T12:05:00Z"));
         assertThatThrownBy(() -> rules.eventTime("t", "2025-06-01T12:05:01Z", now))
@@ -55,6 +57,8 @@ class EventRulesTest {
         assertThat(rules.quantity("q", parse("0.1"))).isEqualTo(new BigDecimal("0.100000000000"));
         assertThat(rules.quantity("q", parse("1e3"))).isEqualTo(new BigDecimal("1000.000000000000"));
         assertThat(rules.quantity("q", parse("\"99999999999999999999999999.999999999999\"")))
+                .isEqualTo(new BigDecimal("99999999999999999999999999.999999999999"));
+        assertThat(rules.quantity("q", parse("99999999999999999999999999.999999999999")))
                 .isEqualTo(new BigDecimal("99999999999999999999999999.999999999999"));
         assertThatThrownBy(() -> rules.quantity("q", parse("\"999999999999999999999999999\""))).hasMessage("q has more than 26 digits before the decimal point");
         assertThatThrownBy(() -> rules.quantity("q", parse("0.0000000000001"))).hasMessage("q has more than 12 digits after the decimal point");
