@@ -45,6 +45,9 @@ public final class Standalone implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "3", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    /** The variables the services read; the process environment, replaced in tests. */
+    Map<String, String> environment = System.getenv();
+
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -68,15 +71,23 @@ public final class Standalone implements Callable<Integer> {
     }
 
     /** What a running standalone offers, for the banner and for tests. */
-    record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort) {
+    record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort, boolean demoCredentials) {
         String banner() {
+            String demo = !demoCredentials ? "" : String.join(System.lineSeparator(),
+                    "",
+                    "No credentials configured, so demo ones are on (set INGEST_API_KEYS / INGEST_FRONTIER_CREDENTIALS to replace them):",
+                    "  curl -s -H 'X-Api-Key: demo-key' -H 'Content-Type: application/json' http://localhost:" + apiPort + "/v1/events:batch \\",
+                    "    -d '{\"events\": [{\"event_id\": \"e-1\", \"billing_account_id\": \"acct-1\", \"feature_code\": \"api_calls\", \"quantity\": \"3\", \"value_type\": \"DELTA\"}]}'",
+                    "  curl -s -u demo:demo-secret -H 'Content-Type: application/json' http://localhost:" + apiPort
+                            + "/v1beta1/organizations/org-1/billing/acct-1/usages -d '{\"usages\": [{\"id\": \"u-1\", \"source\": \"storage\", \"amount\": 5}]}'");
             return String.join(System.lineSeparator(),
                     "",
                     "Metering pipeline is running.",
                     "  Kafka bootstrap servers: " + kafkaBootstrapServers,
                     "  Schema registry:         " + REGISTRY_URL + " (in memory)",
                     "  PostgreSQL:              " + jdbcUrl + " (user " + databaseUser + ")",
-                    "  Ingest API:              http://localhost:" + apiPort,
+                    "  Ingest API:              http://localhost:" + apiPort + " (OpenAPI: /openapi.json)",
+                    demo,
                     "",
                     "Query the rollups:",
                     "  psql \"" + psqlUrl() + "\" -c 'SELECT * FROM usage_hourly ORDER BY window_start DESC LIMIT 20'",
@@ -122,11 +133,11 @@ public final class Standalone implements Callable<Integer> {
         }
 
         ServiceSettings settings = new ServiceSettings(kafka.bootstrapServers(), REGISTRY_URL, jdbcUrl, user, password, apiPort,
-                root.resolve("streams"));
-        for (AutoCloseable service : Services.start(settings)) {
-            running.push(service);
-        }
-        return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, apiPort);
+                partitions, root.resolve("streams"));
+        Services.Started services = Services.start(settings, environment);
+        services.services().forEach(running::push);
+        return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, services.apiPort(),
+                services.demoCredentials());
     }
 
     synchronized void stop() {

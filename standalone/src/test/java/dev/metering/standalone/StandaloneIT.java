@@ -2,6 +2,10 @@ package dev.metering.standalone;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -51,6 +55,42 @@ class StandaloneIT {
         assertThat(Files.exists(dataDir.resolve("kafka"))).isTrue();
     }
 
+    @Test
+    void aPostToTheApiShowsUpInUsageHourlyWithinSeconds() throws Exception {
+        Standalone standalone = standalone();
+        Standalone.Pipeline pipeline = standalone.start();
+        try {
+            String body = """
+                    {"events": [
+                      {"event_id": "e-1", "billing_account_id": "acct-1", "feature_code": "api_calls", "quantity": "0.1"},
+                      {"event_id": "e-2", "billing_account_id": "acct-1", "feature_code": "api_calls", "quantity": "0.2"}
+                    ]}""";
+            HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + pipeline.apiPort() + "/v1/events:batch"))
+                    .header("X-Api-Key", "demo-key")
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+
+            String billable = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && !"0.300000000000".equals(billable)) {
+                try (Connection connection = DriverManager.getConnection(pipeline.jdbcUrl(), pipeline.databaseUser(), "");
+                     Statement statement = connection.createStatement();
+                     ResultSet result = statement.executeQuery(
+                             "SELECT billable_quantity::text FROM usage_hourly WHERE billing_account_id = 'acct-1' AND feature_code = 'api_calls'")) {
+                    billable = result.next() ? result.getString(1) : null;
+                } catch (java.sql.SQLException tableNotThereYet) {
+                    billable = null;
+                }
+                Thread.sleep(200);
+            }
+            assertThat(billable).isEqualTo("0.300000000000");
+        } finally {
+            standalone.stop();
+        }
+    }
+
     private Standalone standalone() {
         Standalone standalone = new Standalone();
         standalone.dataDir = dataDir;
@@ -58,6 +98,7 @@ class StandaloneIT {
         standalone.postgresPort = 0;
         standalone.apiPort = 0;
         standalone.partitions = 2;
+        standalone.environment = Map.of("AGGREGATOR_HTTP_PORT", "0", "SINK_HTTP_PORT", "0");
         return standalone;
     }
 

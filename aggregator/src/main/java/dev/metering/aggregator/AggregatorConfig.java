@@ -1,0 +1,103 @@
+package dev.metering.aggregator;
+
+import dev.metering.ops.Env;
+import dev.metering.schemas.TopicSetup.TopicSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything the aggregator reads from the environment. See {@code aggregator/README.md} for the variables.
+ *
+ * @param dedupeWindow   how long an event id is remembered per billing account (by arrival time)
+ * @param gracePeriod    how long after its end a window still accepts events (by arrival time)
+ * @param maxFutureSkew  how far an event time may lie beyond the record's arrival time
+ * @param commitInterval Kafka Streams commit interval, i.e. how often a transaction is committed
+ */
+public record AggregatorConfig(
+        String bootstrapServers,
+        String schemaRegistryUrl,
+        String applicationId,
+        Path stateDir,
+        Duration dedupeWindow,
+        Duration gracePeriod,
+        Duration maxFutureSkew,
+        Duration commitInterval,
+        int streamThreads,
+        long cacheMaxBytes,
+        String httpHost,
+        int httpPort,
+        TopicSettings topics) {
+
+    public static final String DEFAULT_APPLICATION_ID = "metering-aggregator";
+    public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofDays(35);
+    public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofHours(48);
+    public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
+    public static final int DEFAULT_HTTP_PORT = 7401;
+
+    public AggregatorConfig {
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl");
+        Objects.requireNonNull(applicationId, "applicationId");
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(topics, "topics");
+        requirePositive("dedupe window", dedupeWindow);
+        requireNotNegative("grace period", gracePeriod);
+        requireNotNegative("max future skew", maxFutureSkew);
+        requirePositive("commit interval", commitInterval);
+        if (streamThreads <= 0) {
+            throw new IllegalArgumentException("stream threads must be > 0, got " + streamThreads);
+        }
+        if (cacheMaxBytes < 0) {
+            throw new IllegalArgumentException("cache max bytes must be >= 0, got " + cacheMaxBytes);
+        }
+        if (httpPort < 0 || httpPort > 65535) {
+            throw new IllegalArgumentException("HTTP port must be 0..65535, got " + httpPort);
+        }
+    }
+
+    public static AggregatorConfig fromEnv(Env env) {
+        int partitions = env.positiveInteger("METERING_TOPIC_PARTITIONS", TopicSettings.DEFAULTS.partitions());
+        int replication = env.positiveInteger("METERING_TOPIC_REPLICATION", TopicSettings.DEFAULTS.replicationFactor());
+        if (replication > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("METERING_TOPIC_REPLICATION=" + replication + " is too large");
+        }
+        return new AggregatorConfig(
+                env.required("KAFKA_BOOTSTRAP_SERVERS"),
+                env.required("SCHEMA_REGISTRY_URL"),
+                env.string("AGGREGATOR_APPLICATION_ID", DEFAULT_APPLICATION_ID),
+                Path.of(env.string("AGGREGATOR_STATE_DIR", Path.of(System.getProperty("java.io.tmpdir"), "metering-aggregator").toString())),
+                env.duration("METERING_DEDUPE_WINDOW", DEFAULT_DEDUPE_WINDOW),
+                env.duration("METERING_GRACE_PERIOD", DEFAULT_GRACE_PERIOD),
+                env.duration("METERING_MAX_FUTURE_SKEW", DEFAULT_MAX_FUTURE_SKEW),
+                env.duration("AGGREGATOR_COMMIT_INTERVAL", DEFAULT_COMMIT_INTERVAL),
+                env.positiveInteger("AGGREGATOR_STREAM_THREADS", 1),
+                env.longValue("AGGREGATOR_CACHE_MAX_BYTES", 10L * 1024 * 1024),
+                env.string("AGGREGATOR_HTTP_HOST", "0.0.0.0"),
+                env.integer("AGGREGATOR_HTTP_PORT", DEFAULT_HTTP_PORT),
+                new TopicSettings(partitions, (short) replication,
+                        env.duration("METERING_EVENTS_RETENTION", TopicSettings.DEFAULTS.eventsRetention()),
+                        env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())));
+    }
+
+    /** A copy listening on another HTTP port (0: any free one). */
+    public AggregatorConfig withHttpPort(int port) {
+        return new AggregatorConfig(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod,
+                maxFutureSkew, commitInterval, streamThreads, cacheMaxBytes, httpHost, port, topics);
+    }
+
+    private static void requirePositive(String what, Duration value) {
+        Objects.requireNonNull(value, what);
+        if (value.isZero() || value.isNegative()) {
+            throw new IllegalArgumentException(what + " must be > 0, got " + value);
+        }
+    }
+
+    private static void requireNotNegative(String what, Duration value) {
+        Objects.requireNonNull(value, what);
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(what + " must be >= 0, got " + value);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.metering.aggregator;
+
+import dev.metering.schemas.DeadLetter;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The aggregator's Prometheus metrics. Counted when a record is processed; a transaction that is
+ * aborted and retried counts its records again, so these are for operations, not for billing.
+ */
+public final class AggregatorMetrics {
+    private final Counter accepted;
+    private final Counter duplicates;
+    private final Map<DeadLetter.Reason, Counter> deadLettered = new EnumMap<>(DeadLetter.Reason.class);
+    private final Timer endToEndLag;
+
+    public AggregatorMetrics(MeterRegistry registry) {
+        accepted = Counter.builder("metering.aggregator.events.accepted")
+                .description("Events validated, deduplicated and added to their rollups")
+                .register(registry);
+        duplicates = Counter.builder("metering.aggregator.duplicates.dropped")
+                .description("Exact duplicates (same billing account, event id and payload) dropped")
+                .register(registry);
+        for (DeadLetter.Reason reason : DeadLetter.Reason.values()) {
+            deadLettered.put(reason, Counter.builder("metering.aggregator.events.dead.lettered")
+                    .description("Events sent to usage-events-dlq, by reason")
+                    .tag("reason", reason.name())
+                    .register(registry));
+        }
+        endToEndLag = Timer.builder("metering.aggregator.end.to.end.lag")
+                .description("From an accepted event's received_at to its rollups being produced")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10))
+                .maximumExpectedValue(Duration.ofHours(1))
+                .register(registry);
+    }
+
+    public void accepted(Duration lag) {
+        accepted.increment();
+        endToEndLag.record(lag.isNegative() ? Duration.ZERO : lag);
+    }
+
+    public void duplicate() {
+        duplicates.increment();
+    }
+
+    public void deadLettered(DeadLetter.Reason reason) {
+        deadLettered.get(reason).increment();
+    }
+
+    public double acceptedCount() {
+        return accepted.count();
+    }
+
+    public double duplicateCount() {
+        return duplicates.count();
+    }
+
+    public double deadLetteredCount(DeadLetter.Reason reason) {
+        return deadLettered.get(reason).count();
+    }
+}

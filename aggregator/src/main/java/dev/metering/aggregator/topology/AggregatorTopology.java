@@ -1,0 +1,82 @@
+package dev.metering.aggregator.topology;
+
+import dev.metering.aggregator.AggregatorConfig;
+import dev.metering.aggregator.AggregatorMetrics;
+import dev.metering.aggregator.rollup.RollupWindow;
+import dev.metering.avro.Rollup;
+import dev.metering.avro.RollupKey;
+import dev.metering.avro.UsageEvent;
+import dev.metering.avro.WindowSize;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroDeserializer;
+import dev.metering.schemas.serde.AvroSerdes;
+import java.time.Clock;
+import java.time.Duration;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The aggregator's topology, a function of its configuration only:
+ *
+ * <pre>
+ * usage-events (raw bytes) ──► usage-aggregator ──► usage-rollups      (RollupKey → Rollup, Avro)
+ *                               │ dedupe-store    └─► usage-events-dlq  (original bytes, reason in headers)
+ *                               │ rollup-store
+ * </pre>
+ *
+ * One processor does validation, dedupe, lateness and aggregation, so every decision about a record is
+ * made in one place against state of the same task (records are keyed, hence partitioned, by billing
+ * account).
+ */
+public final class AggregatorTopology {
+    public static final String SOURCE = "usage-events-source";
+    public static final String PROCESSOR = "usage-aggregator";
+    public static final String ROLLUPS_SINK = "usage-rollups-sink";
+    public static final String DLQ_SINK = "usage-events-dlq-sink";
+    public static final String DEDUPE_STORE = "dedupe-store";
+    public static final String ROLLUP_STORE = "rollup-store";
+
+    private AggregatorTopology() {
+    }
+
+    public static Topology build(AggregatorConfig config, SchemaRegistryClient registry, AggregatorMetrics metrics) {
+        return build(config, registry, metrics, Clock.systemUTC());
+    }
+
+    /** @param clock only for {@code Rollup.updated_at} and the lag metric; no decision depends on it */
+    public static Topology build(AggregatorConfig config, SchemaRegistryClient registry, AggregatorMetrics metrics, Clock clock) {
+        Serde<RollupKey> rollupKeySerde = AvroSerdes.keySerde(RollupKey.class, registry);
+        Serde<Rollup> rollupSerde = AvroSerdes.valueSerde(Rollup.class, registry);
+        AvroDeserializer<UsageEvent> eventDeserializer = new AvroDeserializer<>(UsageEvent.class, registry);
+
+        Topology topology = new Topology();
+        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
+        topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, eventDeserializer, metrics, clock), SOURCE);
+        topology.addStateStore(Stores.windowStoreBuilder(
+                        // Remembered by arrival time for the dedupe window; older ids are dropped with their segment.
+                        Stores.persistentWindowStore(DEDUPE_STORE, config.dedupeWindow(), Duration.ofMillis(1), false),
+                        Serdes.String(), Serdes.ByteArray())
+                .withCachingEnabled(), PROCESSOR);
+        topology.addStateStore(Stores.windowStoreBuilder(
+                        Stores.persistentWindowStore(ROLLUP_STORE, rollupRetention(config), Duration.ofMillis(1), false),
+                        Serdes.String(), rollupSerde)
+                .withCachingEnabled(), PROCESSOR);
+        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
+        topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
+        return topology;
+    }
+
+    /**
+     * How long a window's rollup stays in the store. The store expires entries relative to the greatest
+     * window start it has seen, which can run ahead of the arrival time by up to a window plus the allowed
+     * future skew; with this retention a window is only dropped once no event can be accepted into it.
+     */
+    static Duration rollupRetention(AggregatorConfig config) {
+        return RollupWindow.length(WindowSize.DAY).plus(config.gracePeriod()).plus(config.maxFutureSkew()).plus(Duration.ofHours(2));
+    }
+}

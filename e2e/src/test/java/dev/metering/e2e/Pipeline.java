@@ -1,0 +1,97 @@
+package dev.metering.e2e;
+
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.PostgresDatabase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A real broker and a real PostgreSQL in the test JVM, and the three services as separate OS processes
+ * on the same classpath, configured only through environment variables as in production.
+ */
+final class Pipeline implements AutoCloseable {
+    static final String API_KEY = "e2e-key";
+
+    final EmbeddedKafka kafka;
+    final PostgresDatabase postgres;
+    final ServiceProcess ingest;
+    final ServiceProcess aggregator;
+    final ServiceProcess sink;
+    final int apiPort;
+    private final Path workDir;
+
+    Pipeline() {
+        try {
+            workDir = Files.createTempDirectory("metering-e2e-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        kafka = EmbeddedKafka.start();
+        postgres = PostgresDatabase.forTests();
+        Map<String, String> common = new HashMap<>();
+        common.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+        common.put("SCHEMA_REGISTRY_URL", "mem://e2e");
+        common.put("METERING_TOPIC_PARTITIONS", "3");
+        common.put("METERING_TOPIC_REPLICATION", "1");
+
+        apiPort = freePort();
+        Map<String, String> ingestEnv = new HashMap<>(common);
+        ingestEnv.put("INGEST_HTTP_PORT", String.valueOf(apiPort));
+        ingestEnv.put("INGEST_API_KEYS", "e2e:" + API_KEY);
+        ingestEnv.put("INGEST_RATE_LIMIT_PER_SECOND", "100000");
+        ingestEnv.put("INGEST_RATE_LIMIT_BURST", "100000");
+        ingestEnv.put("INGEST_DELIVERY_TIMEOUT", "5s");
+        ingest = new ServiceProcess("ingest-api", "dev.metering.ingest.IngestApi", ingestEnv, apiPort, workDir);
+
+        Map<String, String> aggregatorEnv = new HashMap<>(common);
+        int aggregatorPort = freePort();
+        aggregatorEnv.put("AGGREGATOR_HTTP_PORT", String.valueOf(aggregatorPort));
+        aggregatorEnv.put("AGGREGATOR_STATE_DIR", workDir.resolve("streams").toString());
+        aggregator = new ServiceProcess("aggregator", "dev.metering.aggregator.AggregatorService", aggregatorEnv, aggregatorPort, workDir);
+
+        Map<String, String> sinkEnv = new HashMap<>(common);
+        int sinkPort = freePort();
+        sinkEnv.put("SINK_HTTP_PORT", String.valueOf(sinkPort));
+        sinkEnv.put("DATABASE_URL", postgres.jdbcUrl());
+        sinkEnv.put("DATABASE_USER", postgres.username());
+        sinkEnv.put("DATABASE_PASSWORD", postgres.password());
+        sink = new ServiceProcess("sink", "dev.metering.sink.SinkService", sinkEnv, sinkPort, workDir);
+
+        aggregator.start();
+        sink.start();
+        ingest.start();
+    }
+
+    String apiUrl() {
+        return "http://127.0.0.1:" + apiPort;
+    }
+
+    Path workDir() {
+        return workDir;
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable part : new AutoCloseable[] {ingest, sink, aggregator, kafka, postgres}) {
+            try {
+                part.close();
+            } catch (Exception e) {
+                System.err.println("Could not close " + part + ": " + e);
+            }
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.metering.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A client as a careful service would write one: it sends batches to the native endpoint and, on a
+ * timeout, a connection error or a 5xx, sends the same batch again with the same event ids until it
+ * gets an answer. It records exactly the events the API said it accepted.
+ */
+final class UsageClient {
+    record Event(String eventId, String account, String feature, BigDecimal quantity, String valueType, Instant eventTime) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final String url;
+    private final Map<String, Event> accepted = new ConcurrentHashMap<>();
+    final AtomicInteger retries = new AtomicInteger();
+
+    UsageClient(String apiUrl) {
+        this.url = apiUrl + "/v1/events:batch";
+    }
+
+    /** Sends until answered; returns the number of events accepted by this call. */
+    int send(List<Event> batch) {
+        String body = body(batch);
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(15))
+                        .header("X-Api-Key", Pipeline.API_KEY)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return record(batch, JSON.readTree(response.body()));
+                }
+                if (response.statusCode() < 500 && response.statusCode() != 429) {
+                    throw new AssertionError("Request refused with " + response.statusCode() + ": " + response.body());
+                }
+            } catch (IOException e) {
+                // timeout or connection refused: the service may be down; retry with the same ids
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            retries.incrementAndGet();
+            pause();
+        }
+        throw new AssertionError("No answer for a batch within 3 minutes");
+    }
+
+    private int record(List<Event> batch, JsonNode answer) {
+        int count = 0;
+        JsonNode results = answer.path("results");
+        for (int i = 0; i < batch.size(); i++) {
+            if ("accepted".equals(results.path(i).path("status").asText())) {
+                accepted.put(batch.get(i).account() + "/" + batch.get(i).eventId(), batch.get(i));
+                count++;
+            } else {
+                throw new AssertionError("Event " + batch.get(i) + " refused: " + results.path(i));
+            }
+        }
+        return count;
+    }
+
+    /** The events the API acknowledged, once each (a retried event is the same event). */
+    List<Event> accepted() {
+        return List.copyOf(accepted.values());
+    }
+
+    private static String body(List<Event> batch) {
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode events = root.putArray("events");
+        for (Event event : batch) {
+            events.addObject()
+                    .put("event_id", event.eventId())
+                    .put("billing_account_id", event.account())
+                    .put("feature_code", event.feature())
+                    .put("quantity", event.quantity().toPlainString())
+                    .put("value_type", event.valueType())
+                    .put("event_time", event.eventTime().toString());
+        }
+        return root.toString();
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package dev.metering.ingest;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.metering.ingest.auth.ApiKeyAuthenticator;
+import dev.metering.ingest.auth.BasicAuthenticator;
+import dev.metering.ingest.auth.KindeTokenVerifier;
+import dev.metering.ingest.batch.BatchEventsEndpoint;
+import dev.metering.ingest.frontier.FrontierUsageEndpoint;
+import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ingest.http.IngestMetrics;
+import dev.metering.ingest.http.RateLimiter;
+import dev.metering.ingest.http.UsageEndpoint;
+import dev.metering.ingest.kafka.KafkaReadiness;
+import dev.metering.ingest.kafka.UsageEventPublisher;
+import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
+import dev.metering.ingest.validation.EventRules;
+import dev.metering.ops.Env;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ingest API service: Frontier-compatible, Kinde-compatible and native batch usage endpoints, plus
+ * {@code /health/live}, {@code /health/ready}, {@code /metrics} and {@code /openapi.json}, on one port.
+ * Several instances may run in one JVM.
+ */
+public final class IngestApi implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IngestApi.class);
+    private static final String OPENAPI_RESOURCE = "/dev/metering/ingest/openapi.json";
+
+    private final IngestApiConfig config;
+    private final PrometheusMeterRegistry meterRegistry;
+    private final ObjectMapper json;
+    private final Clock clock;
+    private UsageEventPublisher publisher;
+    private KafkaReadiness readiness;
+    private Javalin app;
+
+    public IngestApi(IngestApiConfig config) {
+        this(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    public IngestApi(IngestApiConfig config, PrometheusMeterRegistry meterRegistry) {
+        this(config, meterRegistry, Clock.systemUTC());
+    }
+
+    IngestApi(IngestApiConfig config, PrometheusMeterRegistry meterRegistry, Clock clock) {
+        this.config = config;
+        this.meterRegistry = meterRegistry;
+        this.clock = clock;
+        this.json = objectMapper();
+    }
+
+    /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact (as written, trailing zeros too). */
+    public static ObjectMapper objectMapper() {
+        return JsonMapper.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+                .disable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
+                .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+                .build();
+    }
+
+    /** Starts the HTTP server and the Kafka clients; on failure releases what was started and rethrows. */
+    public synchronized IngestApi start() {
+        if (app != null) {
+            throw new IllegalStateException("already started");
+        }
+        try {
+            startServices();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        return this;
+    }
+
+    private void startServices() {
+        IngestMetrics metrics = new IngestMetrics(meterRegistry);
+        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(config.schemaRegistryUrl());
+        KindeTokenVerifier kindeVerifier = new KindeTokenVerifier(config.kinde());
+        publisher = new UsageEventPublisher(config.kafkaBootstrapServers(), registry, config.deliveryTimeout(), config.linger(),
+                metrics::produceError);
+        Gauge.builder("ingest.kafka.pending.requests", publisher::pendingRequests)
+                .description("Requests waiting for Kafka to acknowledge their events")
+                .register(meterRegistry);
+        readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
+        long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
+        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new EventRules(clock, config.gracePeriod()), publisher,
+                new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics, config.maxBodyBytes(), retryAfter,
+                config.deliveryTimeout().toMillis() + "ms");
+        byte[] openApi = openApiDocument();
+
+        app = Javalin.create(javalin -> {
+            javalin.showJavalinBanner = false;
+            javalin.startupWatcherEnabled = false;
+            javalin.http.maxRequestSize = config.maxBodyBytes();
+            javalin.jetty.defaultHost = config.httpHost();
+            javalin.jetty.defaultPort = config.httpPort();
+            javalin.requestLogger.http((ctx, millis) -> {
+                Object api = ctx.attribute(UsageEndpoint.API_ATTRIBUTE);
+                metrics.request(api == null ? "other" : api.toString(), ctx.statusCode(), Duration.ofNanos((long) (millis * 1_000_000)));
+            });
+        });
+        app.post(FrontierUsageEndpoint.PATH, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
+        app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
+        app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
+        app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));
+        app.get("/health/ready", ctx -> {
+            String notReady = readiness.notReadyReason();
+            ctx.contentType("text/plain");
+            if (notReady == null) {
+                ctx.result("ready");
+            } else {
+                ctx.status(503).result("not ready: " + notReady);
+            }
+        });
+        app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meterRegistry.scrape()));
+        app.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+        // No handler answers 404 itself, so every 404 is an unknown route: answer it in the shape of the API the path belongs to.
+        app.error(404, ctx -> ctx.contentType("application/json").result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path())
+                .render(json, ErrorKind.NOT_FOUND, "no endpoint " + ctx.method() + " " + ctx.path()))));
+        app.exception(Exception.class, (error, ctx) -> {
+            LOG.error("Unexpected error answering {} {}", ctx.method(), ctx.path(), error);
+            ctx.status(500).contentType("application/json");
+            try {
+                ctx.result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path()).render(json, ErrorKind.INTERNAL, "internal error")));
+            } catch (IOException e) {
+                ctx.result("{}");
+            }
+        });
+        app.start();
+        LOG.info("Ingest API listening on {}:{} (Kafka {}, schema registry {}; {} Frontier users, Kinde tokens {}, {} API keys)",
+                config.httpHost(), port(), config.kafkaBootstrapServers(), config.schemaRegistryUrl(),
+                config.frontierCredentials().size(), config.kinde().enabled() ? "verified" : "not configured", config.apiKeys().size());
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        if (app == null) {
+            throw new IllegalStateException("not started");
+        }
+        return app.port();
+    }
+
+    public PrometheusMeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    /**
+     * Closes the producer first: it flushes, so every request in flight gets its real answer while the HTTP server
+     * is still up (requests arriving meanwhile get 503). Then stops the HTTP server and the readiness check.
+     */
+    @Override
+    public synchronized void close() {
+        if (publisher != null) {
+            publisher.close();
+            publisher = null;
+        }
+        if (app != null) {
+            app.stop();
+            app = null;
+        }
+        if (readiness != null) {
+            readiness.close();
+            readiness = null;
+        }
+    }
+
+    private static byte[] openApiDocument() {
+        try (InputStream in = IngestApi.class.getResourceAsStream(OPENAPI_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("OpenAPI document " + OPENAPI_RESOURCE + " is missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        IngestApi api = new IngestApi(IngestApiConfig.fromEnv(Env.system())).start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            api.close();
+            stopped.countDown();
+        }, "ingest-api-shutdown"));
+        stopped.await();
+    }
+}

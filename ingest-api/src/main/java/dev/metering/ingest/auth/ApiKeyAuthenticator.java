@@ -1,0 +1,39 @@
+package dev.metering.ingest.auth;
+
+import dev.metering.ingest.http.ApiException;
+import dev.metering.ingest.http.ErrorKind;
+import java.util.List;
+
+/** Authenticates native API clients by key ({@code X-Api-Key: <key>} or {@code Authorization: Bearer <key>}). */
+public final class ApiKeyAuthenticator {
+    private record Entry(String name, byte[] digest) {
+    }
+
+    private final List<Entry> keys;
+
+    public ApiKeyAuthenticator(List<ApiKey> apiKeys) {
+        keys = apiKeys.stream().map(key -> new Entry(key.name(), Secrets.digest(key.key()))).toList();
+    }
+
+    /** @return the key's name */
+    public String authenticate(String apiKeyHeader, String authorization) {
+        String presented = apiKeyHeader;
+        if ((presented == null || presented.isBlank()) && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            presented = authorization.substring(7).strip();
+        }
+        if (presented == null || presented.isBlank()) {
+            throw new ApiException(ErrorKind.UNAUTHENTICATED, "missing API key; send it in the X-Api-Key header or as Authorization: Bearer <key>");
+        }
+        byte[] digest = Secrets.digest(presented.strip());
+        String match = null;
+        for (Entry key : keys) { // no early exit: every key is compared
+            if (java.security.MessageDigest.isEqual(digest, key.digest())) {
+                match = key.name();
+            }
+        }
+        if (match == null) {
+            throw new ApiException(ErrorKind.UNAUTHENTICATED, "invalid API key");
+        }
+        return match;
+    }
+}

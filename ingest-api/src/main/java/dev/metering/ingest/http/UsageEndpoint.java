@@ -1,0 +1,169 @@
+package dev.metering.ingest.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metering.avro.UsageEvent;
+import dev.metering.ingest.kafka.UsageEventPublisher;
+import dev.metering.ingest.validation.EventRules;
+import dev.metering.ingest.validation.InvalidFieldException;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.jetbrains.annotations.NotNull;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every usage endpoint does, in this order: authenticate, rate-limit, read a JSON body (content type,
+ * size), validate and map the whole request to events, produce them, and answer 2xx only once Kafka
+ * acknowledged every one. Nothing is produced for a request refused before that point. The answer waits
+ * asynchronously ({@code ctx.future}), so a slow broker holds no HTTP thread.
+ */
+public abstract class UsageEndpoint implements Handler {
+    public static final String API_ATTRIBUTE = "ingest.api";
+    private static final Logger LOG = LoggerFactory.getLogger(UsageEndpoint.class);
+
+    /** What the endpoints share. */
+    public record Support(ObjectMapper json, EventRules rules, UsageEventPublisher publisher, RateLimiter rateLimiter,
+                          IngestMetrics metrics, long maxBodyBytes, long retryAfterSeconds, String deliveryTimeoutText) {
+    }
+
+    /** The events of a valid request and the body to answer once they are acknowledged. */
+    public record Prepared(List<UsageEvent> events, Object successBody) {
+    }
+
+    protected final Support support;
+    private final String api;
+    private final ErrorFormat errorFormat;
+
+    protected UsageEndpoint(Support support, String api, ErrorFormat errorFormat) {
+        this.support = support;
+        this.api = api;
+        this.errorFormat = errorFormat;
+    }
+
+    /** @return the principal (user, subject or key name), for the rate limit */
+    protected abstract String authenticate(Context ctx);
+
+    /** Validates the whole request and maps it to events; throws {@link ApiException} for anything wrong. */
+    protected abstract Prepared prepare(Context ctx, JsonNode body);
+
+    /** How many events the body holds, for the rejection metric. */
+    protected int eventCount(JsonNode body) {
+        return 1;
+    }
+
+    /** The {@code WWW-Authenticate} challenge of a 401 answer, or null for none. */
+    protected String authenticateChallenge() {
+        return null;
+    }
+
+    @Override
+    public final void handle(@NotNull Context ctx) {
+        ctx.attribute(API_ATTRIBUTE, api);
+        JsonNode body = null;
+        try {
+            String principal = authenticate(ctx);
+            support.rateLimiter().acquire(api + ":" + principal);
+            body = readJson(ctx);
+            Prepared prepared = prepare(ctx, body);
+            int count = prepared.events().size();
+            if (count == 0) {
+                respond(ctx, 200, prepared.successBody());
+                return;
+            }
+            ctx.future(() -> support.publisher().publish(prepared.events()).handle((ok, error) -> {
+                if (error == null) {
+                    support.metrics().eventsAccepted(api, count);
+                    respond(ctx, 200, prepared.successBody());
+                } else {
+                    ApiException failure = produceFailure(error);
+                    support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
+                    respondError(ctx, failure);
+                }
+                return null;
+            }));
+        } catch (InvalidFieldException e) {
+            support.metrics().eventsRejected(api, e.reason().name().toLowerCase(Locale.ROOT), eventCount(body));
+            respondError(ctx, e);
+        } catch (ApiException e) {
+            support.metrics().eventsRejected(api, e.kind().metricReason(), body == null ? 1 : eventCount(body));
+            respondError(ctx, e);
+        } catch (RuntimeException e) {
+            LOG.error("Unexpected error in {} endpoint", api, e);
+            respondError(ctx, new ApiException(ErrorKind.INTERNAL, "internal error; nothing was written"));
+        }
+    }
+
+    private ApiException produceFailure(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof RecordTooLargeException) {
+            return new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "an event is larger than Kafka accepts: " + cause.getMessage());
+        }
+        LOG.warn("Kafka did not acknowledge events of a {} request: {}", api, cause.toString());
+        return new ApiException(ErrorKind.UNAVAILABLE, "Kafka did not acknowledge the events within " + support.deliveryTimeoutText()
+                + " (" + cause.getClass().getSimpleName() + "); nothing is confirmed, retry later with the same ids",
+                support.retryAfterSeconds());
+    }
+
+    private JsonNode readJson(Context ctx) {
+        String contentType = ctx.contentType();
+        String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (!mediaType.equals("application/json")) {
+            throw new ApiException(ErrorKind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json, got "
+                    + (contentType == null ? "none" : "'" + contentType + "'"));
+        }
+        long max = support.maxBodyBytes();
+        if (ctx.req().getContentLengthLong() > max) {
+            throw tooLarge(max);
+        }
+        byte[] bytes;
+        try (InputStream in = ctx.req().getInputStream()) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        } catch (IOException e) {
+            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "could not read the request body: " + e.getMessage());
+        }
+        if (bytes.length > max) {
+            throw tooLarge(max);
+        }
+        if (bytes.length == 0) {
+            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is empty; send a JSON object");
+        }
+        try {
+            return support.json().readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
+        } catch (IOException e) {
+            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    private static ApiException tooLarge(long max) {
+        return new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "request body is larger than " + max + " bytes");
+    }
+
+    private void respond(Context ctx, int status, Object body) {
+        try {
+            ctx.status(status).contentType("application/json").result(support.json().writeValueAsBytes(body));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("Could not write a response body", e);
+        }
+    }
+
+    private void respondError(Context ctx, ApiException e) {
+        if (e.retryAfterSeconds() > 0) {
+            ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+        }
+        if (e.kind() == ErrorKind.UNAUTHENTICATED && authenticateChallenge() != null) {
+            ctx.header("WWW-Authenticate", authenticateChallenge());
+        }
+        respond(ctx, e.kind().httpStatus(), errorFormat.render(support.json(), e.kind(), e.getMessage()));
+    }
+}

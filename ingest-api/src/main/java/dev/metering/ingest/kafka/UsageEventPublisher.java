@@ -1,0 +1,127 @@
+package dev.metering.ingest.kafka;
+
+import dev.metering.avro.UsageEvent;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroSerializer;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Produces usage events to {@code usage-events} (key = billing account id) with an idempotent producer and
+ * {@code acks=all}. {@link #publish} completes when the broker has acknowledged every event, or exceptionally
+ * once one of them failed or the delivery timeout passed; it never blocks the caller.
+ */
+public final class UsageEventPublisher implements AutoCloseable {
+    private final KafkaProducer<String, UsageEvent> producer;
+    private final Duration deliveryTimeout;
+    /**
+     * {@code send} blocks while the producer has no metadata for the topic (broker unreachable since start),
+     * for up to {@code max.block.ms}; it runs here so HTTP threads never wait on Kafka.
+     */
+    private final ExecutorService sender;
+    private final Consumer<Throwable> errorListener;
+    private final AtomicInteger pending = new AtomicInteger();
+
+    public UsageEventPublisher(String bootstrapServers, SchemaRegistryClient registry, Duration deliveryTimeout, Duration linger,
+                               Consumer<Throwable> errorListener) {
+        this.deliveryTimeout = deliveryTimeout;
+        this.errorListener = errorListener;
+        long lingerMs = linger.toMillis();
+        long deliveryMs = deliveryTimeout.toMillis();
+        Map<String, Object> config = new HashMap<>();
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, "ingest-api");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, (int) lingerMs);
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) deliveryMs);
+        // delivery.timeout.ms must be >= linger.ms + request.timeout.ms
+        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, deliveryMs - lingerMs));
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, deliveryMs);
+        config.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+        producer = new KafkaProducer<>(config, new StringSerializer(), new AvroSerializer<>(registry, false));
+        AtomicInteger threads = new AtomicInteger();
+        sender = Executors.newFixedThreadPool(2, runnable -> {
+            Thread thread = new Thread(runnable, "ingest-kafka-send-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /** Requests whose events are handed to the producer but not yet all acknowledged (or failed). */
+    public int pendingRequests() {
+        return pending.get();
+    }
+
+    /** Completes when all events are acknowledged by the broker (in-sync replicas included). */
+    public CompletableFuture<Void> publish(List<UsageEvent> events) {
+        CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
+        for (int i = 0; i < events.size(); i++) {
+            acks[i] = new CompletableFuture<>();
+        }
+        long deadline = System.nanoTime() + deliveryTimeout.toNanos();
+        try {
+            sender.execute(() -> {
+                for (int i = 0; i < events.size(); i++) {
+                    UsageEvent event = events.get(i);
+                    CompletableFuture<?> ack = acks[i];
+                    if (System.nanoTime() - deadline > 0) {
+                        // The request has been (or is about to be) answered 503; sending now would only surprise.
+                        ack.completeExceptionally(new TimeoutException("not handed to the Kafka producer within the delivery timeout"));
+                        continue;
+                    }
+                    try {
+                        producer.send(new ProducerRecord<>(Topics.USAGE_EVENTS, event.getBillingAccountId(), event), (metadata, error) -> {
+                            if (error == null) {
+                                ack.complete(null);
+                            } else {
+                                ack.completeExceptionally(error);
+                            }
+                        });
+                    } catch (RuntimeException e) { // serialization, registry, metadata timeout, closed producer
+                        ack.completeExceptionally(e);
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        // A safety net: the producer fails records after delivery.timeout.ms on its own.
+        pending.incrementAndGet();
+        return CompletableFuture.allOf(acks)
+                .orTimeout(deliveryTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)
+                .whenComplete((ok, error) -> {
+                    pending.decrementAndGet();
+                    if (error != null) {
+                        errorListener.accept(error);
+                    }
+                });
+    }
+
+    @Override
+    public void close() {
+        sender.shutdown();
+        try {
+            sender.awaitTermination(deliveryTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // flushes what is still buffered, so every request in flight gets its answer
+        producer.close(deliveryTimeout);
+    }
+}

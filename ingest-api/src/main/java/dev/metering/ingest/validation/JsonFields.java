@@ -1,0 +1,132 @@
+package dev.metering.ingest.validation;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Strict reading of one JSON object: every member must be a known field (unknown ones are refused, as
+ * Jackson's FAIL_ON_UNKNOWN_PROPERTIES would), JSON {@code null} counts as absent (as in protojson), and
+ * every problem names the field by its path. With {@code camelCaseAliases}, {@code userId} is accepted for
+ * {@code user_id} the way protojson accepts both names, but not both at once.
+ */
+public final class JsonFields {
+    private final String path;
+    private final Map<String, JsonNode> values = new LinkedHashMap<>();
+    private final Map<String, String> namesAsWritten = new LinkedHashMap<>();
+
+    private JsonFields(String path) {
+        this.path = path;
+    }
+
+    public static JsonFields read(JsonNode node, String path, Set<String> knownFields, boolean camelCaseAliases) {
+        if (node == null || !node.isObject()) {
+            throw new InvalidFieldException(path.isEmpty() ? "body" : path, "must be a JSON object, got " + describe(node));
+        }
+        JsonFields fields = new JsonFields(path);
+        Iterator<Map.Entry<String, JsonNode>> members = ((ObjectNode) node).fields();
+        while (members.hasNext()) {
+            Map.Entry<String, JsonNode> member = members.next();
+            String written = member.getKey();
+            String canonical = knownFields.contains(written) ? written
+                    : camelCaseAliases && knownFields.contains(snakeCase(written)) ? snakeCase(written) : null;
+            if (canonical == null) {
+                throw new InvalidFieldException(fields.rawPath(written), "is not a known field (known: " + String.join(", ", knownFields) + ")");
+            }
+            String earlier = fields.namesAsWritten.putIfAbsent(canonical, written);
+            if (earlier != null) {
+                throw new InvalidFieldException(fields.rawPath(written), "repeats field " + fields.rawPath(earlier));
+            }
+            if (!member.getValue().isNull()) {
+                fields.values.put(canonical, member.getValue());
+            }
+        }
+        return fields;
+    }
+
+    /** The path of a field, for messages: {@code usages[0].amount}. */
+    public String path(String field) {
+        return rawPath(namesAsWritten.getOrDefault(field, field));
+    }
+
+    private String rawPath(String written) {
+        return path.isEmpty() ? written : path + "." + written;
+    }
+
+    public boolean has(String field) {
+        return values.containsKey(field);
+    }
+
+    public JsonNode node(String field) {
+        return values.get(field);
+    }
+
+    /** A string value, or null when absent or null; an empty string counts as absent. */
+    public String optionalString(String field, int maxLength) {
+        JsonNode value = values.get(field);
+        if (value == null) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw new InvalidFieldException(path(field), "must be a string, got " + describe(value));
+        }
+        String text = value.textValue();
+        if (text.length() > maxLength) {
+            throw new InvalidFieldException(path(field), "is longer than " + maxLength + " characters");
+        }
+        return text.isEmpty() ? null : text;
+    }
+
+    /** A string that must be present, not empty and not only white space. */
+    public String requiredString(String field, int maxLength) {
+        String text = optionalString(field, maxLength);
+        if (text == null || text.isBlank()) {
+            throw new InvalidFieldException(path(field), values.containsKey(field) ? "must not be empty" : "is required");
+        }
+        return text;
+    }
+
+    public ArrayNode requiredArray(String field) {
+        JsonNode value = values.get(field);
+        if (value == null) {
+            throw new InvalidFieldException(path(field), "is required");
+        }
+        if (!value.isArray()) {
+            throw new InvalidFieldException(path(field), "must be a JSON array, got " + describe(value));
+        }
+        return (ArrayNode) value;
+    }
+
+    /** {@code userId} → {@code user_id}. */
+    static String snakeCase(String name) {
+        StringBuilder out = new StringBuilder(name.length() + 4);
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (Character.isUpperCase(c)) {
+                out.append('_').append(Character.toLowerCase(c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    public static String describe(JsonNode node) {
+        if (node == null || node.isMissingNode()) {
+            return "nothing";
+        }
+        return switch (node.getNodeType()) {
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+}

@@ -1,0 +1,197 @@
+package dev.metering.ingest;
+
+import static dev.metering.ingest.IngestFixture.frontierAuth;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.metering.avro.UsageEvent;
+import dev.metering.avro.ValueType;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class FrontierUsageIT {
+    private static final String PATH = "/v1beta1/organizations/org-1/billing/billing-7/usages";
+    private static IngestFixture fixture;
+
+    @BeforeAll
+    static void start() {
+        fixture = new IngestFixture();
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+    }
+
+    @Test
+    void producesEveryUsageAsTheExactAvroRecordAndAnswersEmptyObject() {
+        long before = fixture.endOffset();
+        Instant createdAt = Instant.now().minus(10, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MILLIS);
+        Instant sent = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"project_id": "proj-1", "usages": [
+                  {"id": "u-1", "source": "API_Calls", "amount": 42, "type": "feature", "description": "calls",
+                   "user_id": "user-9", "metadata": {"region": "eu", "retries": 2, "tags": ["a"]}, "created_at": "%s"},
+                  {"id": "u-2", "source": "Storage", "amount": "7", "userId": "user-8", "createdAt": "%s"}
+                ]}
+                """.formatted(createdAt, createdAt.atOffset(java.time.ZoneOffset.ofHours(2))), "Authorization", frontierAuth());
+
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("{}");
+        List<ConsumerRecord<String, UsageEvent>> records = fixture.readFrom(before);
+        assertThat(records).hasSize(2);
+        assertThat(records).extracting(ConsumerRecord::key).containsExactly("billing-7", "billing-7");
+        UsageEvent first = records.get(0).value();
+        assertThat(first.getReceivedAt()).isBetween(sent, Instant.now());
+        assertThat(first).isEqualTo(UsageEvent.newBuilder()
+                .setEventId("u-1").setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("api_calls")
+                .setQuantity(new BigDecimal("42.000000000000")).setValueType(ValueType.DELTA)
+                .setEventTime(createdAt).setReceivedAt(first.getReceivedAt())
+                .setUsageType("feature").setUserId("user-9").setProjectId("proj-1").setDescription("calls")
+                .setMetadata(Map.of("region", "eu", "retries", "2", "tags", "[\"a\"]")).setOrigin("frontier")
+                .build());
+        UsageEvent second = records.get(1).value();
+        assertThat(second).isEqualTo(UsageEvent.newBuilder()
+                .setEventId("u-2").setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("storage")
+                .setQuantity(new BigDecimal("7.000000000000")).setValueType(ValueType.DELTA)
+                .setEventTime(createdAt).setReceivedAt(second.getReceivedAt())
+                .setUsageType("credit").setUserId("user-8").setProjectId("proj-1").setOrigin("frontier")
+                .build());
+    }
+
+    @Test
+    void withoutCreatedAtTheEventTimeIsTheReceiptTime() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"usages": [{"id": "u-now", "source": "calls", "amount": 1}]}""", "Authorization", frontierAuth());
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        UsageEvent event = fixture.readFrom(before).get(0).value();
+        assertThat(event.getEventTime()).isEqualTo(event.getReceivedAt());
+        assertThat(event.getProjectId()).isNull();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "no header           | ''                                          | 401 | 16 | missing Authorization header",
+            "wrong scheme        | Bearer abc                                  | 401 | 16 | must use the Basic scheme",
+            "wrong secret        | Basic ZnJvbnRpZXItYXBwOndyb25n              | 401 | 16 | invalid user name or secret",
+            "unknown user        | Basic bm9ib2R5OnMzY3JldDp3aXRoOmNvbG9ucw==  | 401 | 16 | invalid user name or secret",
+    })
+    void refusesMissingOrWrongCredentialsAndProducesNothing(String name, String authorization, int status, int code, String message) {
+        long before = fixture.endOffset();
+        String body = """
+                {"usages": [{"id": "u-auth", "source": "calls", "amount": 1}]}""";
+        IngestFixture.Response response = authorization.isEmpty()
+                ? fixture.post(PATH, body)
+                : fixture.post(PATH, body, "Authorization", authorization);
+        assertThat(response.status()).isEqualTo(status);
+        assertThat(response.json().get("code").asInt()).isEqualTo(code);
+        assertThat(response.json().get("message").asText()).contains(message);
+        assertThat(response.json().get("details").isArray()).isTrue();
+        assertThat(response.header("WWW-Authenticate")).startsWith("Basic");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void aCredentialMayNotWriteForAnotherOrganization() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post("/v1beta1/organizations/org-3/billing/billing-7/usages", """
+                {"usages": [{"id": "u-other-org", "source": "calls", "amount": 1}]}""", "Authorization", frontierAuth());
+        assertThat(response.status()).isEqualTo(403);
+        assertThat(response.json().get("code").asInt()).isEqualTo(7);
+        assertThat(response.json().get("message").asText()).contains("org-3");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "missing id          | {\"usages\": [{\"source\": \"calls\", \"amount\": 1}]}                                  | usages[0].id is required",
+            "empty id            | {\"usages\": [{\"id\": \"\", \"source\": \"calls\", \"amount\": 1}]}                    | usages[0].id must not be empty",
+            "negative amount     | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": -5}]}                  | usages[0].amount must not be negative",
+            "fractional amount   | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1.5}]}                 | usages[0].amount must be a whole number",
+            "non-numeric amount  | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": \"lots\"}]}            | usages[0].amount is not a decimal number",
+            "NaN amount          | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": \"NaN\"}]}             | usages[0].amount is not a decimal number",
+            "39-digit amount     | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 123456789012345678901234567890123456789}]} | usages[0].amount has more than 26 digits",
+            "bad type            | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"type\": \"gift\"}]} | usages[0].type must be 'credit' or 'feature'",
+            "bad timestamp       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"yesterday\"}]} | usages[0].created_at is not an RFC 3339 timestamp",
+            "future timestamp    | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2999-01-01T00:00:00Z\"}]} | usages[0].created_at is more than 5 minutes in the future",
+            "too old timestamp   | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2001-01-01T00:00:00Z\"}]} | usages[0].created_at is older than the accepted lateness of 48h",
+            "unknown field       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"colour\": \"red\"}]} | usages[0].colour is not a known field",
+            "metadata not object | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"metadata\": \"x\"}]} | usages[0].metadata must be a JSON object",
+            "no usages           | {\"usages\": []}                                                                         | usages must hold at least one usage",
+            "usages not array    | {\"usages\": {}}                                                                         | usages must be a JSON array",
+            "not an object       | [1, 2]                                                                                   | body must be a JSON object",
+            "malformed JSON      | {\"usages\": [                                                                           | request body is not valid JSON",
+            "duplicate key       | {\"usages\": [], \"usages\": []}                                                         | request body is not valid JSON",
+            "good then bad       | {\"usages\": [{\"id\": \"good\", \"source\": \"calls\", \"amount\": 1}, {\"id\": \"bad\", \"source\": \"calls\", \"amount\": -1}]} | usages[1].amount must not be negative",
+            "org mismatch        | {\"org_id\": \"org-2\", \"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1}]} | org_id 'org-2' differs",
+    })
+    void refusesInvalidRequestsNamingTheFieldAndProducesNothing(String name, String body, String message) {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, body, "Authorization", frontierAuth());
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("code").asInt()).isEqualTo(3);
+        assertThat(response.json().get("message").asText()).contains(message);
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void aRepeatedIdWithinOneRequestIsAConflict() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"usages": [{"id": "same", "source": "calls", "amount": 1}, {"id": "same", "source": "calls", "amount": 2}]}""",
+                "Authorization", frontierAuth());
+        assertThat(response.status()).isEqualTo(409);
+        assertThat(response.json().get("code").asInt()).isEqualTo(6);
+        assertThat(response.json().get("message").asText()).contains("usages[1].id", "usages[0]");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void refusesOtherContentTypesAndOversizedBodies() {
+        long before = fixture.endOffset();
+        IngestFixture.Response wrongType = fixture.post(PATH, "usages=1", "Authorization", frontierAuth(),
+                "Content-Type", "application/x-www-form-urlencoded");
+        assertThat(wrongType.status()).isEqualTo(415);
+        assertThat(wrongType.json().get("message").asText()).contains("Content-Type must be application/json");
+
+        String huge = "{\"usages\": [{\"id\": \"big\", \"source\": \"calls\", \"amount\": 1, \"description\": \"" + "x".repeat(1024 * 1024) + "\"}]}";
+        IngestFixture.Response tooLarge = fixture.post(PATH, huge, "Authorization", frontierAuth());
+        assertThat(tooLarge.status()).isEqualTo(413);
+        assertThat(tooLarge.json().get("code").asInt()).isEqualTo(8);
+        assertThat(tooLarge.json().get("message").asText()).contains("larger than 1048576 bytes");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void refusesAnOversizedBodySentWithoutContentLength() throws Exception {
+        long before = fixture.endOffset();
+        byte[] huge = ("{\"usages\": [{\"id\": \"chunked\", \"source\": \"calls\", \"amount\": 1, \"description\": \""
+                + "x".repeat(2 * 1024 * 1024) + "\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + fixture.api.port() + PATH))
+                .header("Content-Type", "application/json")
+                .header("Authorization", frontierAuth())
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(huge)))
+                .build();
+        java.net.http.HttpResponse<String> response = fixture.http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(response.body()).contains("larger than 1048576 bytes");
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void unknownPathsAnswerInTheGrpcGatewayShape() {
+        IngestFixture.Response response = fixture.post("/v1beta1/organizations/org-1/nothing", "{}", "Authorization", frontierAuth());
+        assertThat(response.status()).isEqualTo(404);
+        assertThat(response.json().get("code").asInt()).isEqualTo(5);
+    }
+}

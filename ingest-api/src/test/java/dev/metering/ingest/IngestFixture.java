@@ -1,0 +1,254 @@
+package dev.metering.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.metering.avro.UsageEvent;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ingest.auth.FrontierCredential;
+import dev.metering.ingest.auth.KindeJwtSettings;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroDeserializer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * A real broker with a one-partition {@code usage-events} topic (so "nothing was produced" can be proven by
+ * offsets: a later acknowledged marker event lands after anything produced before it), an ingest API with one
+ * credential of each kind, and an HTTP client.
+ */
+final class IngestFixture implements AutoCloseable {
+    static final String ISSUER = "https://metering-test.kinde.com";
+    static final String AUDIENCE = "https://api.metering.test";
+    static final String FRONTIER_USER = "frontier-app";
+    static final String FRONTIER_SECRET = "s3cret:with:colons";
+    static final String API_KEY = "native-key-123";
+
+    final EmbeddedKafka kafka;
+    final String registryUrl = "mem://ingest-it-" + UUID.randomUUID();
+    final RSAKey signingKey;
+    final ObjectMapper json = new ObjectMapper();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    final List<IngestApi> apis = new ArrayList<>();
+    IngestApi api;
+
+    IngestFixture() {
+        try {
+            signingKey = new RSAKeyGenerator(2048).keyID("test-key").generate();
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+        kafka = EmbeddedKafka.start();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(Topics.USAGE_EVENTS, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            kafka.close();
+            throw new IllegalStateException("Could not create the topic", e);
+        }
+        api = startApi(config());
+    }
+
+    IngestApiConfig config() {
+        return IngestApiConfig.defaults(kafka.bootstrapServers(), registryUrl)
+                .withHttp("127.0.0.1", 0)
+                .withCredentials(
+                        List.of(new FrontierCredential(FRONTIER_USER, FRONTIER_SECRET, Set.of("org-1", "org-2"))),
+                        new KindeJwtSettings(null, signingKey.toPublicJWK().toJSONString(), ISSUER, List.of(AUDIENCE)),
+                        List.of(new ApiKey("tests", API_KEY)));
+    }
+
+    IngestApi startApi(IngestApiConfig config) {
+        IngestApi started = new IngestApi(config).start();
+        apis.add(started);
+        return started;
+    }
+
+    // ---- HTTP
+
+    record Response(int status, Map<String, List<String>> headers, String body, JsonNode json) {
+        String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+        }
+    }
+
+    Response post(String path, String body, String... headers) {
+        return post(api, path, body, headers);
+    }
+
+    Response post(IngestApi target, String path, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        boolean contentType = false;
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+            contentType |= headers[i].equalsIgnoreCase("Content-Type");
+        }
+        if (!contentType) {
+            request.header("Content-Type", "application/json");
+        }
+        return send(request.build());
+    }
+
+    Response get(IngestApi target, String path) {
+        return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path)).timeout(Duration.ofSeconds(60)).GET().build());
+    }
+
+    private Response send(HttpRequest request) {
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            JsonNode parsed = null;
+            String type = response.headers().firstValue("Content-Type").orElse("");
+            if (type.startsWith("application/json")) {
+                parsed = json.readTree(response.body());
+            }
+            return new Response(response.statusCode(), response.headers().map(), response.body(), parsed);
+        } catch (Exception e) {
+            throw new IllegalStateException("HTTP request failed: " + request, e);
+        }
+    }
+
+    static String basic(String user, String secret) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":" + secret).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String frontierAuth() {
+        return basic(FRONTIER_USER, FRONTIER_SECRET);
+    }
+
+    // ---- tokens
+
+    JWTClaimsSet.Builder validClaims() {
+        return new JWTClaimsSet.Builder()
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
+                .subject("m2m-client-1")
+                .expirationTime(Date.from(Instant.now().plusSeconds(600)))
+                .issueTime(new Date())
+                .claim("scp", List.of("create:meter_usage"));
+    }
+
+    String token(JWTClaimsSet claims) {
+        return sign(claims, signingKey);
+    }
+
+    static String sign(JWTClaimsSet claims, RSAKey key) {
+        try {
+            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).type(JOSEObjectType.JWT).build(), claims);
+            jwt.sign(new RSASSASigner(key));
+            return jwt.serialize();
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    String bearer() {
+        return "Bearer " + token(validClaims().build());
+    }
+
+    // ---- the topic
+
+    long endOffset() {
+        try (KafkaConsumer<String, UsageEvent> consumer = consumer()) {
+            TopicPartition partition = new TopicPartition(Topics.USAGE_EVENTS, 0);
+            return consumer.endOffsets(List.of(partition), Duration.ofSeconds(60)).get(partition);
+        }
+    }
+
+    /** The records from {@code from} up to the current end of the topic. */
+    List<ConsumerRecord<String, UsageEvent>> readFrom(long from) {
+        TopicPartition partition = new TopicPartition(Topics.USAGE_EVENTS, 0);
+        List<ConsumerRecord<String, UsageEvent>> records = new ArrayList<>();
+        try (KafkaConsumer<String, UsageEvent> consumer = consumer()) {
+            long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(60)).get(partition);
+            consumer.assign(List.of(partition));
+            consumer.seek(partition, from);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+            }
+            assertThat(consumer.position(partition)).as("consumed up to the end offset").isGreaterThanOrEqualTo(end);
+        }
+        return records;
+    }
+
+    /**
+     * Proves the request before it produced nothing: an acknowledged marker event (same producer, same partition)
+     * must be the only record since {@code before}.
+     */
+    void assertNothingProducedSince(long before) {
+        String markerId = "marker-" + UUID.randomUUID();
+        Response marker = post("/v1/events:batch", """
+                {"events": [{"event_id": "%s", "billing_account_id": "marker", "feature_code": "marker", "quantity": 1}]}
+                """.formatted(markerId), "X-Api-Key", API_KEY);
+        assertThat(marker.status()).as(marker.body()).isEqualTo(200);
+        List<ConsumerRecord<String, UsageEvent>> records = readFrom(before);
+        assertThat(records).extracting(record -> record.value().getEventId()).containsExactly(markerId);
+    }
+
+    private KafkaConsumer<String, UsageEvent> consumer() {
+        return new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000),
+                new StringDeserializer(), new AvroDeserializer<>(UsageEvent.class, SchemaRegistryClient.forUrl(registryUrl)));
+    }
+
+    static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("Timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (IngestApi started : apis) {
+            started.close();
+        }
+        kafka.close();
+    }
+}

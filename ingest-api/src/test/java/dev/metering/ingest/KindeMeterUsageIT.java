@@ -1,0 +1,161 @@
+package dev.metering.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import dev.metering.avro.UsageEvent;
+import dev.metering.avro.ValueType;
+import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class KindeMeterUsageIT {
+    private static final String PATH = "/api/v1/billing/meter_usage";
+    private static IngestFixture fixture;
+
+    @BeforeAll
+    static void start() {
+        fixture = new IngestFixture();
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+    }
+
+    @Test
+    void producesTheExactAvroRecordWithTheIdempotencyKeyAsEventId() {
+        long before = fixture.endOffset();
+        Instant usedAt = Instant.now().minus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.MILLIS);
+        Instant sent = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"customer_agreement_id": "agreement_1", "billing_feature_code": "seats", "meter_value": "12.5",
+                 "meter_usage_timestamp": "%s", "meter_type_code": "absolute"}""".formatted(usedAt),
+                "Authorization", fixture.bearer(), "Idempotency-Key", "req-77");
+
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        assertThat(response.json().get("code").asText()).isEqualTo("OK");
+        assertThat(response.json().get("message").asText()).isEqualTo("Success");
+        List<ConsumerRecord<String, UsageEvent>> records = fixture.readFrom(before);
+        assertThat(records).hasSize(1);
+        assertThat(records.get(0).key()).isEqualTo("agreement_1");
+        UsageEvent event = records.get(0).value();
+        assertThat(event.getReceivedAt()).isBetween(sent, Instant.now());
+        assertThat(event).isEqualTo(UsageEvent.newBuilder()
+                .setEventId("req-77").setBillingAccountId("agreement_1").setFeatureCode("seats")
+                .setQuantity(new BigDecimal("12.500000000000")).setValueType(ValueType.ABSOLUTE)
+                .setEventTime(usedAt).setReceivedAt(event.getReceivedAt()).setOrigin("kinde")
+                .build());
+    }
+
+    @Test
+    void withoutIdempotencyKeyAnIdenticalRetryCarriesTheSameDerivedId() {
+        long before = fixture.endOffset();
+        Instant usedAt = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+        String body = """
+                {"customer_agreement_id": "agreement_2", "billing_feature_code": "api_calls", "meter_value": "3",
+                 "meter_usage_timestamp": "%s"}""".formatted(usedAt);
+        assertThat(fixture.post(PATH, body, "Authorization", fixture.bearer()).status()).isEqualTo(200);
+        assertThat(fixture.post(PATH, body, "Authorization", fixture.bearer()).status()).isEqualTo(200);
+
+        List<ConsumerRecord<String, UsageEvent>> records = fixture.readFrom(before);
+        assertThat(records).hasSize(2);
+        String expectedId = KindeMeterUsageEndpoint.derivedEventId("agreement_2", "api_calls", new BigDecimal("3.000000000000"),
+                ValueType.DELTA, usedAt);
+        assertThat(records).extracting(record -> record.value().getEventId()).containsExactly(expectedId, expectedId);
+        assertThat(records.get(0).value().getValueType()).isEqualTo(ValueType.DELTA);
+        assertThat(records.get(0).value().getEventTime()).isEqualTo(usedAt);
+    }
+
+    @Test
+    void acceptsThePermissionInThePermissionsClaim() {
+        String token = fixture.token(fixture.validClaims().claim("scp", null).claim("permissions", List.of("read:x", "create:meter_usage")).build());
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"customer_agreement_id": "agreement_3", "billing_feature_code": "seats", "meter_value": "1"}""",
+                "Authorization", "Bearer " + token);
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+    }
+
+    @Test
+    void refusesTokensThatAreMissingForgedExpiredOrForSomeoneElse() throws Exception {
+        RSAKey otherKey = new RSAKeyGenerator(2048).keyID("test-key").generate();
+        String[][] cases = {
+                {"", "401", "missing Authorization header"},
+                {"Basic abc", "401", "must use the Bearer scheme"},
+                {"Bearer not-a-jwt", "401", "not a valid JWT"},
+                {"Bearer " + IngestFixture.sign(fixture.validClaims().build(), otherKey), "401", "invalid bearer token"},
+                {"Bearer " + fixture.token(fixture.validClaims().expirationTime(Date.from(Instant.now().minusSeconds(600))).build()), "401", "Expired JWT"},
+                {"Bearer " + fixture.token(fixture.validClaims().expirationTime(null).build()), "401", "exp"},
+                {"Bearer " + fixture.token(fixture.validClaims().issuer("https://evil.example").build()), "401", "iss"},
+                {"Bearer " + fixture.token(fixture.validClaims().audience("https://other.api").build()), "401", "audience"},
+                {"Bearer " + new PlainJWT(fixture.validClaims().build()).serialize(), "401", "invalid bearer token"},
+                {"Bearer " + algNoneWithSignature(), "401", "not a valid JWT"},
+                {"Bearer " + fixture.token(fixture.validClaims().claim("scp", List.of("read:usage")).build()), "403", "create:meter_usage"},
+        };
+        String body = """
+                {"customer_agreement_id": "agreement_x", "billing_feature_code": "seats", "meter_value": "1"}""";
+        for (String[] testCase : cases) {
+            long before = fixture.endOffset();
+            IngestFixture.Response response = testCase[0].isEmpty()
+                    ? fixture.post(PATH, body)
+                    : fixture.post(PATH, body, "Authorization", testCase[0]);
+            assertThat(response.status()).as(testCase[2] + ": " + response.body()).isEqualTo(Integer.parseInt(testCase[1]));
+            assertThat(response.json().get("errors").get(0).get("code").asText())
+                    .isEqualTo(testCase[1].equals("401") ? "UNAUTHORIZED" : "FORBIDDEN");
+            assertThat(response.json().get("errors").get(0).get("message").asText()).as(testCase[2]).contains(testCase[2]);
+            fixture.assertNothingProducedSince(before);
+        }
+    }
+
+    /** A validly signed token whose header was rewritten to alg none: must never pass. */
+    private static String algNoneWithSignature() {
+        String[] parts = fixture.token(fixture.validClaims().build()).split("\\.");
+        return Base64URL.encode("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + parts[1] + "." + parts[2];
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "missing agreement     | {\"billing_feature_code\": \"seats\", \"meter_value\": \"1\"}                                         | customer_agreement_id is required",
+            "empty feature         | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"\", \"meter_value\": \"1\"}            | billing_feature_code must not be empty",
+            "missing value         | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\"}                               | meter_value is required",
+            "non-numeric value     | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"ten\"}     | meter_value is not a decimal number",
+            "Infinity              | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"Infinity\"} | meter_value is not a decimal number",
+            "negative value        | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"-1\"}      | meter_value must not be negative",
+            "13 decimals           | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"0.0000000000001\"} | meter_value has more than 12 digits after the decimal point",
+            "bad type code         | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\", \"meter_type_code\": \"total\"} | meter_type_code must be 'absolute' or 'delta'",
+            "future timestamp      | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\", \"meter_usage_timestamp\": \"2999-01-01T00:00:00Z\"} | meter_usage_timestamp is more than 5 minutes in the future",
+            "camelCase is unknown  | {\"customerAgreementId\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\"}          | customerAgreementId is not a known field",
+    })
+    void refusesInvalidRequestsInKindeShapeAndProducesNothing(String name, String body, String message) {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, body, "Authorization", fixture.bearer());
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("code").asText()).isEqualTo("BAD_REQUEST");
+        assertThat(response.json().get("errors").get(0).get("message").asText()).contains(message);
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void refusesAnOverlongIdempotencyKey() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"customer_agreement_id": "a", "billing_feature_code": "seats", "meter_value": "1"}""",
+                "Authorization", fixture.bearer(), "Idempotency-Key", "k".repeat(101));
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("message").asText()).contains("Idempotency-Key header");
+        fixture.assertNothingProducedSince(before);
+    }
+}

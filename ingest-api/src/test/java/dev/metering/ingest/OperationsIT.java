@@ -1,0 +1,109 @@
+package dev.metering.ingest;
+
+import static dev.metering.ingest.IngestFixture.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class OperationsIT {
+    private static IngestFixture fixture;
+
+    @BeforeAll
+    static void start() {
+        fixture = new IngestFixture();
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+    }
+
+    @Test
+    void healthEndpointsAnswer() {
+        assertThat(fixture.get(fixture.api, "/health/live").status()).isEqualTo(200);
+        await("ready", () -> fixture.get(fixture.api, "/health/ready").status() == 200);
+        assertThat(fixture.get(fixture.api, "/health/ready").body()).isEqualTo("ready");
+    }
+
+    @Test
+    void metricsCountRequestsAndEventsByOutcome() {
+        fixture.post("/v1/events:batch", """
+                {"events": [{"event_id": "m-1", "billing_account_id": "acct", "feature_code": "f", "quantity": 1},
+                            {"event_id": "m-2", "billing_account_id": "acct", "feature_code": "f", "quantity": -1}]}""",
+                "X-Api-Key", IngestFixture.API_KEY);
+        fixture.post("/v1/events:batch", "{}", "X-Api-Key", "wrong");
+
+        String metrics = fixture.get(fixture.api, "/metrics").body();
+        assertThat(metrics).contains("ingest_events_accepted_total{api=\"batch\"} 1.0");
+        assertThat(metrics).contains("ingest_events_rejected_total{api=\"batch\",reason=\"invalid\"} 1.0");
+        assertThat(metrics).contains("ingest_events_rejected_total{api=\"batch\",reason=\"unauthenticated\"} 1.0");
+        assertThat(metrics).contains("ingest_http_requests_seconds_count{api=\"batch\",status=\"200\"}");
+        assertThat(metrics).contains("ingest_http_requests_seconds_count{api=\"batch\",status=\"401\"}");
+        assertThat(metrics).doesNotContain(IngestFixture.API_KEY);
+    }
+
+    @Test
+    void startingOnAPortInUseFailsAndTheRunningInstanceKeepsServing() {
+        IngestApiConfig samePort = fixture.config().withHttp("127.0.0.1", fixture.api.port());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new IngestApi(samePort).start()).isInstanceOf(RuntimeException.class);
+        assertThat(fixture.get(fixture.api, "/health/live").status()).isEqualTo(200);
+    }
+
+    @Test
+    void closeAnswersTheRequestsInFlightBeforeStopping() throws Exception {
+        // a long linger keeps the event in the producer's buffer until close() flushes it
+        IngestApiConfig config = fixture.config();
+        IngestApi closing = fixture.startApi(new IngestApiConfig(config.httpHost(), 0, config.kafkaBootstrapServers(),
+                config.schemaRegistryUrl(), config.maxBodyBytes(), config.gracePeriod(), Duration.ofSeconds(60), Duration.ofSeconds(20),
+                config.frontierCredentials(), config.kinde(), config.apiKeys(), 1000, 2000));
+        long before = fixture.endOffset();
+        var response = fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + closing.port() + "/v1/events:batch"))
+                .header("Content-Type", "application/json").header("X-Api-Key", IngestFixture.API_KEY)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("""
+                        {"events": [{"event_id": "in-flight", "billing_account_id": "acct", "feature_code": "f", "quantity": 1}]}"""))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        await("the request waits for Kafka", () -> closing.meterRegistry().get("ingest.kafka.pending.requests").gauge().value() == 1);
+
+        closing.close();
+
+        assertThat(response.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(fixture.readFrom(before)).extracting(record -> record.value().getEventId()).containsExactly("in-flight");
+    }
+
+    @Test
+    void servesTheOpenApiDocumentForAllThreeEndpoints() throws Exception {
+        IngestFixture.Response response = fixture.get(fixture.api, "/openapi.json");
+        assertThat(response.status()).isEqualTo(200);
+        JsonNode document = fixture.json.readTree(response.body());
+        assertThat(document.get("openapi").asText()).startsWith("3.");
+        assertThat(document.get("paths").has("/v1beta1/organizations/{orgId}/billing/{billingId}/usages")).isTrue();
+        assertThat(document.get("paths").has("/api/v1/billing/meter_usage")).isTrue();
+        assertThat(document.get("paths").has("/v1/events:batch")).isTrue();
+    }
+
+    @Test
+    void aCredentialOverItsRateLimitGets429WithRetryAfter() {
+        IngestApi limited = fixture.startApi(fixture.config().withLimits(1024 * 1024, Duration.ofSeconds(10), 0.01, 2));
+        String body = """
+                {"customer_agreement_id": "agreement_r", "billing_feature_code": "seats", "meter_value": "1"}""";
+        String token = fixture.bearer();
+        assertThat(fixture.post(limited, "/api/v1/billing/meter_usage", body, "Authorization", token).status()).isEqualTo(200);
+        assertThat(fixture.post(limited, "/api/v1/billing/meter_usage", body, "Authorization", token).status()).isEqualTo(200);
+        long before = fixture.endOffset();
+        IngestFixture.Response limitedResponse = fixture.post(limited, "/api/v1/billing/meter_usage", body, "Authorization", token);
+        assertThat(limitedResponse.status()).isEqualTo(429);
+        assertThat(Long.parseLong(limitedResponse.header("Retry-After"))).isBetween(1L, 100L);
+        assertThat(limitedResponse.json().get("errors").get(0).get("code").asText()).isEqualTo("TOO_MANY_REQUESTS");
+        // another credential has its own bucket
+        IngestFixture.Response other = fixture.post(limited, "/v1/events:batch", """
+                {"events": [{"event_id": "r-1", "billing_account_id": "acct", "feature_code": "f", "quantity": 1}]}""",
+                "X-Api-Key", IngestFixture.API_KEY);
+        assertThat(other.status()).isEqualTo(200);
+        assertThat(fixture.readFrom(before)).extracting(record -> record.value().getEventId()).containsExactly("r-1");
+    }
+}
