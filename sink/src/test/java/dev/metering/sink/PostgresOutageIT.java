@@ -119,4 +119,25 @@ class PostgresOutageIT {
             assertThat(metric(port, "sink_db_available")).isEqualTo(1.0);
         }
     }
+
+    @Test
+    void startWaitsForAPostgresThatIsStillStarting() throws Exception {
+        Assumptions.assumeTrue(pipeline.database.isEmbedded(), "needs the embedded PostgreSQL to stop and start it");
+        String topic = "rollups-late-database";
+        pipeline.createTopic(topic, 1);
+        pipeline.database.stop();
+        SinkService sink = new SinkService(pipeline.sinkConfig("sink-late-database", topic, 10));
+        java.util.concurrent.CompletableFuture<Void> started = java.util.concurrent.CompletableFuture.runAsync(sink::start);
+        try {
+            Thread.sleep(1500); // the database is "still starting": start() must wait, not fail
+            assertThat(started).isNotDone();
+        } finally {
+            pipeline.database.start();
+        }
+        try (sink) {
+            started.get(90, java.util.concurrent.TimeUnit.SECONDS);
+            pipeline.produce(topic, versions("late-db", 1, 1));
+            Poll.until("stored", () -> hasVersion("late-db", 1));
+        }
+    }
 }

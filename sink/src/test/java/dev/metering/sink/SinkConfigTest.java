@@ -40,7 +40,7 @@ class SinkConfigTest {
     void readsEveryVariable() {
         SinkConfig config = SinkConfig.fromEnv(env("DATABASE_USER", "sink", "DATABASE_PASSWORD", "secret", "SINK_GROUP_ID", "g2",
                 "SINK_BATCH_SIZE", "50", "SINK_POLL_TIMEOUT", "250ms", "SINK_HTTP_PORT", "0", "SINK_MAX_BACKOFF", "5s",
-                "SINK_CREATE_TOPICS", "false", "KAFKA_TOPIC_PARTITIONS", "3"));
+                "SINK_CREATE_TOPICS", "false", "METERING_TOPIC_PARTITIONS", "3"));
         assertThat(config.databaseUser()).isEqualTo("sink");
         assertThat(config.databasePassword()).isEqualTo("secret");
         assertThat(config.groupId()).isEqualTo("g2");

@@ -273,6 +273,25 @@ class SinkServiceIT {
         }
     }
 
+
+    @Test
+    void startsBeforeItsTopicExistsAndConsumesOnceSomeoneCreatesIt() {
+        String topic = "rollups-created-later";
+        SinkConfig config = pipeline.sinkConfig("sink-created-later", topic, 100);
+        SinkConfig withoutTopicCreation = new SinkConfig(config.kafkaBootstrapServers(), config.schemaRegistryUrl(), config.jdbcUrl(),
+                config.databaseUser(), config.databasePassword(), config.groupId(), config.topic(), config.batchSize(), config.pollTimeout(),
+                config.httpHost(), config.httpPort(), config.initialBackoff(), config.maxBackoff(), config.databaseConnectTimeout(),
+                config.databaseCheckInterval(), config.databaseStartupRetries(), config.databasePoolSize(), false, config.topicSettings(),
+                config.shutdownTimeout());
+        try (SinkService sink = new SinkService(withoutTopicCreation)) {
+            sink.start();
+            Poll.until("ready without the topic", () -> sink.notReadyReason() == null, sink::notReadyReason);
+            pipeline.createTopic(topic, 1);
+            pipeline.produce(topic, updates("later", 2, 1, 1));
+            Poll.until("records of the new topic stored", () -> stored("later").size() == 2);
+        }
+    }
+
     @Test
     void twoInstancesOfOneGroupShareThePartitionsWithoutLossOrDoubleCommits() {
         String topic = "rollups-two-instances";

@@ -110,7 +110,7 @@ final class TestPipeline implements AutoCloseable {
         env.put("SINK_MAX_BACKOFF", "1s");
         env.put("SINK_DB_CHECK_INTERVAL", "300ms");
         env.put("SINK_DB_CONNECT_TIMEOUT", "1s");
-        env.put("KAFKA_TOPIC_PARTITIONS", "2");
+        env.put("METERING_TOPIC_PARTITIONS", "2");
         return SinkConfig.fromEnv(new Env(env));
     }
 

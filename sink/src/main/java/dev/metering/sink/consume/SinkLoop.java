@@ -1,6 +1,7 @@
 package dev.metering.sink.consume;
 
 import dev.metering.sink.store.Batch;
+import dev.metering.sink.store.DatabaseFailure;
 import dev.metering.sink.store.OffsetConflictException;
 import dev.metering.sink.store.RollupStore;
 import java.time.Duration;
@@ -163,7 +164,7 @@ public final class SinkLoop implements Runnable {
             needsSeek.addAll(owned);
             consumer.pause(owned);
             return true;
-        } catch (JdbiException e) {
+        } catch (JdbiException | DatabaseFailure e) {
             databaseUnreachable("writing a batch of " + pending.records() + " records", e);
             return false;
         }
@@ -174,7 +175,7 @@ public final class SinkLoop implements Runnable {
         Map<Integer, Long> stored;
         try {
             stored = store.storedOffsets(topic);
-        } catch (JdbiException e) {
+        } catch (JdbiException | DatabaseFailure e) {
             databaseUnreachable("reading the stored offsets", e);
             return false;
         }
@@ -206,7 +207,7 @@ public final class SinkLoop implements Runnable {
         pausedForOutage = false;
     }
 
-    private void databaseUnreachable(String doing, JdbiException e) {
+    private void databaseUnreachable(String doing, RuntimeException e) {
         metrics.databaseErrors.increment();
         metrics.databaseAvailable(false);
         String problem = "PostgreSQL failed while " + doing + ": " + rootMessage(e);
@@ -244,7 +245,7 @@ public final class SinkLoop implements Runnable {
         try {
             store.ping();
             databaseReachable();
-        } catch (JdbiException e) {
+        } catch (JdbiException | DatabaseFailure e) {
             lastDatabaseContact = Instant.now(); // next check after the interval, not on every poll
             databaseUnreachable("checking the connection", e);
         }

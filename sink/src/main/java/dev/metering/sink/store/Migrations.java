@@ -21,14 +21,15 @@ public final class Migrations {
      * @param connectRetries how often to retry when the database cannot be reached yet (it may be starting)
      */
     public static MigrateResult migrate(DataSource dataSource, int connectRetries, Duration maxRetryInterval) {
-        MigrateResult result = Flyway.configure()
+        Flyway flyway = Flyway.configure()
                 .dataSource(dataSource)
                 .locations(LOCATION)
                 .connectRetries(connectRetries)
                 .connectRetriesInterval((int) Math.max(1, maxRetryInterval.toSeconds()))
-                .load()
-                .migrate();
-        LOG.info("Database schema at version {} ({} migrations applied now)", result.targetSchemaVersion, result.migrationsExecuted);
+                .load();
+        MigrateResult result = flyway.migrate();
+        LOG.info("Database schema at version {} ({} migrations applied now)",
+                result.targetSchemaVersion != null ? result.targetSchemaVersion : flyway.info().current().getVersion(), result.migrationsExecuted);
         return result;
     }
 }

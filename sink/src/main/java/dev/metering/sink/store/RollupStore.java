@@ -34,7 +34,7 @@ public final class RollupStore {
      * @throws org.jdbi.v3.core.JdbiException when the database fails (rolled back)
      */
     public WriteResult write(Batch batch, Map<TopicPartition, Long> expectedOffsets) {
-        WriteResult result = jdbi.inTransaction(handle -> {
+        WriteResult result = driverFailuresAsDatabaseFailures(() -> jdbi.inTransaction(handle -> {
             RollupDao dao = handle.attach(RollupDao.class);
             int[] written = batch.rows().isEmpty() ? new int[0] : dao.upsertRollups(batch.rows());
             int upserted = Arrays.stream(written).sum();
@@ -50,7 +50,7 @@ public final class RollupStore {
                 }
             }
             return new WriteResult(upserted, written.length - upserted, batch.rejected().size());
-        });
+        }));
         hooks.afterCommit(batch);
         return result;
     }
@@ -58,13 +58,27 @@ public final class RollupStore {
     /** The stored next offsets of the topic's partitions for this consumer group (partition number to offset). */
     public Map<Integer, Long> storedOffsets(String topic) {
         Map<Integer, Long> offsets = new HashMap<>();
-        jdbi.withExtension(RollupDao.class, dao -> dao.storedOffsets(consumerGroup, topic))
+        driverFailuresAsDatabaseFailures(() -> jdbi.withExtension(RollupDao.class, dao -> dao.storedOffsets(consumerGroup, topic)))
                 .forEach(stored -> offsets.put(stored.partition(), stored.nextOffset()));
         return offsets;
     }
 
     /** Throws when the database cannot be reached. */
     public void ping() {
-        jdbi.withExtension(RollupDao.class, RollupDao::ping);
+        driverFailuresAsDatabaseFailures(() -> jdbi.withExtension(RollupDao.class, RollupDao::ping));
+    }
+
+    private static <T> T driverFailuresAsDatabaseFailures(java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (AssertionError e) {
+            // pgjdbc's BatchResultHandler asserts that getAutoCommit() does not throw, which it does on a connection
+            // that died mid-batch; that is a lost connection, not a bug of ours.
+            boolean fromDriver = java.util.Arrays.stream(e.getStackTrace()).anyMatch(frame -> frame.getClassName().startsWith("org.postgresql."));
+            if (fromDriver) {
+                throw new DatabaseFailure("PostgreSQL connection failed: " + e.getMessage(), e);
+            }
+            throw e;
+        }
     }
 }
