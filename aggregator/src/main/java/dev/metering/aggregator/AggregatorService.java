@@ -1,7 +1,7 @@
 package dev.metering.aggregator;
 
+import dev.metering.ops.ServiceRunner;
 import dev.metering.aggregator.topology.AggregatorTopology;
-import dev.metering.ops.Env;
 import dev.metering.ops.OpsServer;
 import dev.metering.schemas.TopicSetup;
 import dev.metering.schemas.registry.SchemaRegistryClient;
@@ -13,7 +13,6 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -46,21 +45,8 @@ public final class AggregatorService implements AutoCloseable {
         this.config = config;
     }
 
-    public static void main(String[] args) throws InterruptedException {
-        AggregatorService service = new AggregatorService(AggregatorConfig.fromEnv(Env.system()));
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            service.close();
-            stopped.countDown();
-        }, "aggregator-shutdown"));
-        try {
-            service.start();
-        } catch (RuntimeException e) {
-            LOG.error("Aggregator could not start: {}", e.getMessage(), e);
-            service.close();
-            System.exit(1);
-        }
-        stopped.await();
+    public static void main(String[] args) {
+        ServiceRunner.run("aggregator", AggregatorConfig::fromEnv, AggregatorService::new, AggregatorService::start);
     }
 
     /** Creates or verifies the topics, starts the stream threads and the ops endpoints; returns without waiting for RUNNING. */

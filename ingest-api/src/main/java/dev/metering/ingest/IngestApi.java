@@ -1,5 +1,6 @@
 package dev.metering.ingest;
 
+import dev.metering.ops.ServiceRunner;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -20,7 +21,6 @@ import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
 import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import dev.metering.ingest.validation.EventRules;
-import dev.metering.ops.Env;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
@@ -31,7 +31,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -197,13 +196,7 @@ public final class IngestApi implements AutoCloseable {
         }
     }
 
-    public static void main(String[] args) throws InterruptedException {
-        IngestApi api = new IngestApi(IngestApiConfig.fromEnv(Env.system())).start();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            api.close();
-            stopped.countDown();
-        }, "ingest-api-shutdown"));
-        stopped.await();
+    public static void main(String[] args) {
+        ServiceRunner.run("ingest-api", IngestApiConfig::fromEnv, IngestApi::new, IngestApi::start);
     }
 }

@@ -1,8 +1,8 @@
 package dev.metering.sink;
 
+import dev.metering.ops.ServiceRunner;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.metering.ops.Env;
 import dev.metering.ops.OpsServer;
 import dev.metering.schemas.TopicSetup;
 import dev.metering.schemas.registry.SchemaRegistryClient;
@@ -20,7 +20,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -60,39 +59,10 @@ public final class SinkService implements AutoCloseable {
     }
 
     public static void main(String[] args) {
-        SinkConfig config;
-        try {
-            config = SinkConfig.fromEnv(Env.system());
-        } catch (IllegalArgumentException e) {
-            System.err.println("Configuration error: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        SinkService service = new SinkService(config);
-        CountDownLatch shutdown = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            service.close();
-            shutdown.countDown();
-        }, "sink-shutdown"));
-        try {
-            service.start();
-        } catch (RuntimeException e) {
-            LOG.error("Sink could not start: {}", e.getMessage(), e);
-            System.exit(1);
-        }
-        try {
+        ServiceRunner.run("sink", SinkConfig::fromEnv, SinkService::new, SinkService::start, service -> {
             service.awaitTermination();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (service.failure() != null) {
-            System.exit(1); // the consumer thread died; let the supervisor restart the process
-        }
-        try {
-            shutdown.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+            return service.failure(); // the consumer thread died: exit, so the supervisor restarts the process
+        });
     }
 
     public synchronized void start() {
