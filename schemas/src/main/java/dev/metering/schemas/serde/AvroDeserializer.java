@@ -40,11 +40,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     @Override
     public void configure(Map<String, ?> configs, boolean isKey) {
         if (registry == null) {
-            Object url = configs.get(WireFormat.REGISTRY_URL_CONFIG);
-            if (url == null) {
-                throw new IllegalArgumentException(WireFormat.REGISTRY_URL_CONFIG + " must be set for " + getClass().getSimpleName());
-            }
-            registry = SchemaRegistryClient.forUrl(url.toString());
+            registry = WireFormat.registryFrom(configs, getClass());
         }
     }
 

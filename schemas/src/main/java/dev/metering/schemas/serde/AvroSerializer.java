@@ -36,11 +36,7 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     public void configure(Map<String, ?> configs, boolean isKey) {
         this.isKey = isKey;
         if (registry == null) {
-            Object url = configs.get(WireFormat.REGISTRY_URL_CONFIG);
-            if (url == null) {
-                throw new IllegalArgumentException(WireFormat.REGISTRY_URL_CONFIG + " must be set for " + getClass().getSimpleName());
-            }
-            registry = SchemaRegistryClient.forUrl(url.toString());
+            registry = WireFormat.registryFrom(configs, getClass());
         }
     }
 
