@@ -1,8 +1,8 @@
 package dev.metering.aggregator;
 
-import dev.metering.ops.ServiceRunner;
 import dev.metering.aggregator.topology.AggregatorTopology;
 import dev.metering.ops.OpsServer;
+import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.TopicSetup;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;

@@ -1,6 +1,5 @@
 package dev.metering.ingest;
 
-import dev.metering.ops.ServiceRunner;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -16,11 +15,13 @@ import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.ErrorKind;
 import dev.metering.ingest.http.IngestMetrics;
 import dev.metering.ingest.http.RateLimiter;
+import dev.metering.ingest.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
 import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import dev.metering.ingest.validation.EventRules;
+import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
@@ -33,6 +34,7 @@ import java.time.Clock;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The ingest API service: Frontier-compatible, Kinde-compatible and native batch usage endpoints, plus
@@ -41,6 +43,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class IngestApi implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IngestApi.class);
+    /** One line per API request (method, path, status, time; never headers or bodies, which hold secrets). */
+    private static final Logger ACCESS_LOG = LoggerFactory.getLogger("dev.metering.ingest.access");
     private static final String OPENAPI_RESOURCE = "/dev/metering/ingest/openapi.json";
 
     private final IngestApiConfig config;
@@ -118,8 +122,15 @@ public final class IngestApi implements AutoCloseable {
             javalin.requestLogger.http((ctx, millis) -> {
                 Object api = ctx.attribute(UsageEndpoint.API_ATTRIBUTE);
                 metrics.request(api == null ? "other" : api.toString(), ctx.statusCode(), Duration.ofNanos((long) (millis * 1_000_000)));
+                if (api != null) {
+                    MDC.put(RequestIds.MDC_KEY, RequestIds.of(ctx)); // may run on the thread that completed the response
+                    ACCESS_LOG.info("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.statusCode(), Math.round(millis));
+                    MDC.remove(RequestIds.MDC_KEY);
+                }
             });
         });
+        app.before(RequestIds::assign);
+        app.after(RequestIds::clear);
         app.post(FrontierUsageEndpoint.PATH, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));

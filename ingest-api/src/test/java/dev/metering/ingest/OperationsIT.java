@@ -47,6 +47,15 @@ class OperationsIT {
     }
 
     @Test
+    void everyResponseCarriesARequestIdTheCallerCanChoose() {
+        IngestFixture.Response chosen = fixture.post("/v1/events:batch", "{}", "X-Api-Key", "wrong", "X-Request-Id", "trace-42");
+        assertThat(chosen.header("X-Request-Id")).isEqualTo("trace-42");
+        IngestFixture.Response hostile = fixture.post("/v1/events:batch", "{}", "X-Api-Key", "wrong", "X-Request-Id", "a b\u0007c");
+        assertThat(hostile.header("X-Request-Id")).as("an unsafe id is replaced, never logged").matches("[0-9a-f-]{36}");
+        assertThat(fixture.get(fixture.api, "/health/live").headers().keySet().stream().map(String::toLowerCase)).contains("x-request-id");
+    }
+
+    @Test
     void startingOnAPortInUseFailsAndTheRunningInstanceKeepsServing() {
         IngestApiConfig samePort = fixture.config().withHttp("127.0.0.1", fixture.api.port());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new IngestApi(samePort).start()).isInstanceOf(RuntimeException.class);

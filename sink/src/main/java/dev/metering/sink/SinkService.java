@@ -1,9 +1,9 @@
 package dev.metering.sink;
 
-import dev.metering.ops.ServiceRunner;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.metering.ops.OpsServer;
+import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.TopicSetup;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.sink.consume.RollupDecoder;
