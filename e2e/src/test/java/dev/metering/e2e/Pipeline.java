@@ -1,12 +1,9 @@
 package dev.metering.e2e;
 
+import dev.metering.embedded.Directories;
 import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.FreePorts;
 import dev.metering.embedded.PostgresDatabase;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -27,11 +24,7 @@ final class Pipeline implements AutoCloseable {
     private final Path workDir;
 
     Pipeline() {
-        try {
-            workDir = Files.createTempDirectory("metering-e2e-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        workDir = Directories.temporary("metering-e2e-");
         kafka = EmbeddedKafka.start();
         postgres = PostgresDatabase.forTests();
         Map<String, String> common = new HashMap<>();
@@ -40,7 +33,7 @@ final class Pipeline implements AutoCloseable {
         common.put("METERING_TOPIC_PARTITIONS", "3");
         common.put("METERING_TOPIC_REPLICATION", "1");
 
-        apiPort = freePort();
+        apiPort = FreePorts.pick();
         Map<String, String> ingestEnv = new HashMap<>(common);
         ingestEnv.put("INGEST_HTTP_PORT", String.valueOf(apiPort));
         ingestEnv.put("INGEST_API_KEYS", "e2e:" + API_KEY);
@@ -50,13 +43,13 @@ final class Pipeline implements AutoCloseable {
         ingest = new ServiceProcess("ingest-api", "dev.metering.ingest.IngestApi", ingestEnv, apiPort, workDir);
 
         Map<String, String> aggregatorEnv = new HashMap<>(common);
-        int aggregatorPort = freePort();
+        int aggregatorPort = FreePorts.pick();
         aggregatorEnv.put("AGGREGATOR_HTTP_PORT", String.valueOf(aggregatorPort));
         aggregatorEnv.put("AGGREGATOR_STATE_DIR", workDir.resolve("streams").toString());
         aggregator = new ServiceProcess("aggregator", "dev.metering.aggregator.AggregatorService", aggregatorEnv, aggregatorPort, workDir);
 
         Map<String, String> sinkEnv = new HashMap<>(common);
-        int sinkPort = freePort();
+        int sinkPort = FreePorts.pick();
         sinkEnv.put("SINK_HTTP_PORT", String.valueOf(sinkPort));
         sinkEnv.put("DATABASE_URL", postgres.jdbcUrl());
         sinkEnv.put("DATABASE_USER", postgres.username());
@@ -87,11 +80,4 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

@@ -7,11 +7,12 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-final class Directories {
+/** Temporary data directories and their removal. */
+public final class Directories {
     private Directories() {
     }
 
-    static Path temporary(String prefix) {
+    public static Path temporary(String prefix) {
         try {
             return Files.createTempDirectory(prefix);
         } catch (IOException e) {
@@ -19,7 +20,7 @@ final class Directories {
         }
     }
 
-    static void deleteRecursively(Path dir) {
+    public static void deleteRecursively(Path dir) {
         if (dir == null || !Files.exists(dir)) {
             return;
         }

@@ -5,12 +5,13 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 
-final class FreePorts {
+/** Free TCP ports on the loopback interface, for brokers, databases and services in tests. */
+public final class FreePorts {
     private FreePorts() {
     }
 
     /** A port nothing listens on right now (the OS picks it). */
-    static int pick() {
+    public static int pick() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

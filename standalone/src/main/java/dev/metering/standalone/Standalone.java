@@ -1,5 +1,6 @@
 package dev.metering.standalone;
 
+import dev.metering.embedded.Directories;
 import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.embedded.PostgresDatabase;
 import dev.metering.schemas.TopicSetup;
@@ -107,7 +108,7 @@ public final class Standalone implements Callable<Integer> {
                 ? Path.of(System.getProperty("java.io.tmpdir")).resolve("metering-standalone-" + ProcessHandle.current().pid())
                 : dataDir;
         if (temporary) {
-            running.push(() -> deleteQuietly(root)); // pushed first, so it runs after everything has stopped
+            running.push(() -> Directories.deleteRecursively(root)); // pushed first, so it runs after everything has stopped
         }
         EmbeddedKafka kafka = EmbeddedKafka.start(root.resolve("kafka"), kafkaPort, Map.of());
         running.push(kafka);
@@ -150,13 +151,5 @@ public final class Standalone implements Callable<Integer> {
             }
         }
         stopped.countDown();
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var paths = java.nio.file.Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (java.io.IOException | RuntimeException e) {
-            LOG.debug("Could not delete {}: {}", dir, e.getMessage());
-        }
     }
 }
