@@ -83,7 +83,8 @@ public final class PostgresDatabase implements AutoCloseable {
         return database;
     }
 
-    private static PostgresDatabase freshDatabaseOn(String adminUrl) {
+    /** A new, empty database on the server {@code adminUrl} (a JDBC URL) points at; dropped on close. */
+    public static PostgresDatabase freshDatabaseOn(String adminUrl) {
         String database = "metering_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
         try (Connection connection = DriverManager.getConnection(adminUrl); Statement statement = connection.createStatement()) {
             statement.execute("CREATE DATABASE " + database);
@@ -92,7 +93,7 @@ public final class PostgresDatabase implements AutoCloseable {
             LOG.info("Created test database {} on {}", database, adminUrl);
             return new PostgresDatabase(adminUrl, database, url, user, passwordOf(adminUrl));
         } catch (SQLException e) {
-            throw new IllegalStateException("Could not create a test database on " + TEST_DATABASE_URL + "=" + adminUrl + ": " + e.getMessage(), e);
+            throw new IllegalStateException("Could not create a database on " + adminUrl + ": " + e.getMessage(), e);
         }
     }
 

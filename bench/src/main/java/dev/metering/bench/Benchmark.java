@@ -1,0 +1,389 @@
+package dev.metering.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.metering.avro.UsageEvent;
+import dev.metering.bench.baseline.NaiveBaseline;
+import dev.metering.bench.load.ApiRequests;
+import dev.metering.bench.load.ApiRequests.Api;
+import dev.metering.bench.load.ClosedLoop;
+import dev.metering.bench.load.Workload;
+import dev.metering.bench.pipeline.AggregatorDrain;
+import dev.metering.bench.pipeline.BenchPipeline;
+import dev.metering.bench.pipeline.Freshness;
+import dev.metering.bench.pipeline.PipelineWatch;
+import dev.metering.bench.pipeline.RollupQueries;
+import dev.metering.bench.reference.KafkaPerformanceTools;
+import dev.metering.bench.report.MarkdownReport;
+import dev.metering.bench.report.Results;
+import dev.metering.bench.report.Results.Figure;
+import dev.metering.bench.report.SvgPlot;
+import dev.metering.bench.report.Timeline;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroSerializer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.math.BigDecimal;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.utils.AppInfoParser;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The benchmark: starts the pipeline in this process and measures, in order, Kafka's own producer limits,
+ * HTTP ingest per API, end-to-end throughput against a naive PostgreSQL upsert, freshness at a steady rate,
+ * and the aggregator draining a backlog against Kafka's own consumer. Writes results.json, results.md and
+ * timeline.svg. Not a test: nothing here passes or fails on a number.
+ */
+@Command(name = "metering-bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Measures the metering pipeline on this machine next to Kafka's ProducerPerformance/ConsumerPerformance and a naive PostgreSQL upsert.")
+public final class Benchmark implements Callable<Integer> {
+    static final String REFERENCE_TOPIC = "bench-reference";
+    private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(15);
+
+    @Option(names = "--quick", description = "Small sizes and short phases: finishes in under 3 minutes.")
+    boolean quick;
+
+    @Option(names = "--output", description = "Directory for results.json, results.md and timeline.svg (default: bench-results/<time>).")
+    Path output;
+
+    @Option(names = "--concurrency", description = "Closed-loop HTTP clients (default: 32, quick 16).")
+    Integer concurrency;
+
+    @Option(names = "--phase-seconds", description = "Measured seconds per HTTP ingest phase (default: 30, quick 6).")
+    Integer phaseSeconds;
+
+    @Option(names = "--warmup-seconds", description = "Unmeasured seconds before each HTTP ingest phase (default: 5, quick 2).")
+    Integer warmupSeconds;
+
+    @Option(names = "--events", description = "Events sent end to end and into the naive baseline (default: 500000, quick 30000).")
+    Long endToEndEvents;
+
+    @Option(names = "--drain-events", description = "Events pre-filled for the aggregator to drain (default: 5000000, quick 150000).")
+    Long drainEvents;
+
+    @Option(names = "--freshness-rate", description = "Events per second sent while measuring freshness (default: 2000, quick 1000).")
+    Integer freshnessRate;
+
+    @Option(names = "--freshness-seconds", description = "Seconds of steady load while measuring freshness (default: 60, quick 12).")
+    Integer freshnessSeconds;
+
+    @Option(names = "--reference-records", description = "Records ProducerPerformance sends at full speed (default: 2000000, quick 300000).")
+    Long referenceRecords;
+
+    @Option(names = "--partitions", defaultValue = "3", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--accounts", defaultValue = "10000", description = "Distinct billing accounts in the workload (default: ${DEFAULT-VALUE}).")
+    int accounts;
+
+    @Option(names = "--features", defaultValue = "10", description = "Distinct feature codes in the workload (default: ${DEFAULT-VALUE}).")
+    int features;
+
+    @Option(names = "--database-url", description = "Benchmark against this PostgreSQL server (JDBC URL; a fresh database is created and dropped) instead of an embedded one.")
+    String databaseUrl;
+
+    @Option(names = "--set", description = "A service setting as its environment variable, e.g. --set AGGREGATOR_COMMIT_INTERVAL=PT1S (repeatable).")
+    Map<String, String> serviceOverrides = new TreeMap<>();
+
+    private final Timeline timeline = new Timeline();
+    private final Progress progress = new Progress(System.out);
+
+    public static void main(String[] args) {
+        // The services log at INFO (an access-log line per request); the benchmark's own progress is what matters here.
+        if (System.getProperty("LOG_LEVEL") == null && System.getenv("LOG_LEVEL") == null) {
+            System.setProperty("LOG_LEVEL", "WARN");
+        }
+        System.exit(new CommandLine(new Benchmark()).execute(args));
+    }
+
+    /** The sizes in effect: the options given, the rest from the full or quick preset. */
+    record Settings(String mode, int concurrency, int phaseSeconds, int warmupSeconds, long endToEndEvents, long drainEvents,
+                    int freshnessRate, int freshnessSeconds, int freshnessBatch, long referenceRecords, int partitions,
+                    int accounts, int features) {
+    }
+
+    Settings settings() {
+        return new Settings(quick ? "quick" : "full",
+                pick(concurrency, 32, 16), pick(phaseSeconds, 30, 6), pick(warmupSeconds, 5, 2),
+                pick(endToEndEvents, 500_000L, 30_000L), pick(drainEvents, 5_000_000L, 150_000L),
+                pick(freshnessRate, 2000, 1000), pick(freshnessSeconds, 60, 12), 10,
+                pick(referenceRecords, 2_000_000L, 300_000L), partitions, accounts, features);
+    }
+
+    private <T> T pick(T given, T full, T small) {
+        return given != null ? given : quick ? small : full;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Settings settings = settings();
+        Instant startedAt = Instant.now();
+        Path outputDir = output != null ? output : Path.of("bench-results",
+                DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(startedAt) + (quick ? "-quick" : ""));
+        progress.phase("Starting the pipeline (embedded Kafka, " + (databaseUrl == null ? "embedded PostgreSQL" : "PostgreSQL at " + databaseUrl)
+                + ", ingest API, aggregator, sink); " + settings);
+        String runId = UUID.randomUUID().toString().substring(0, 8);
+        Map<String, Object> phases = new LinkedHashMap<>();
+        List<Figure> figures = new ArrayList<>();
+        String postgresVersion;
+
+        try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl, serviceOverrides);
+             PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(),
+                     pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password())) {
+            postgresVersion = watch.jdbi().withExtension(RollupQueries.class, RollupQueries::serverVersion);
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .executor(Executors.newFixedThreadPool(4)).connectTimeout(Duration.ofSeconds(5)).build();
+            ApiRequests requests = pipeline.requests();
+            Instant workloadBase = Instant.now();
+
+            // 1. The reference: what Kafka itself does on this broker with records of our size.
+            int recordSize = averageRecordSize(pipeline, new Workload(runId + "-size", settings.accounts(), settings.features(), workloadBase));
+            createReferenceTopic(pipeline.bootstrapServers(), settings.partitions());
+            KafkaPerformanceTools tools = new KafkaPerformanceTools(progress);
+            List<String> producerProperties = List.of("acks=all", "linger.ms=" + lingerMillis());
+            progress.phase("Reference: Kafka ProducerPerformance, " + String.format(Locale.ROOT, "%,d", settings.referenceRecords())
+                    + " records of " + recordSize + " bytes, acks=all, as fast as it can");
+            KafkaPerformanceTools.ProducerResult producerMax = tools.producer(pipeline.bootstrapServers(), REFERENCE_TOPIC,
+                    settings.referenceRecords(), recordSize, -1, producerProperties);
+            timeline.add("reference producer", producerMax.recordsPerSecond(), null, null);
+            progress.line("%,.0f records/s, latency p50 %.0f ms p99 %.0f ms", producerMax.recordsPerSecond(), producerMax.p50Millis(), producerMax.p99Millis());
+            phases.put("referenceProducerMax", producerMax);
+            long steadyRecords = (long) settings.freshnessRate() * Math.max(5, settings.freshnessSeconds() / 4);
+            progress.phase("Reference: Kafka ProducerPerformance at a steady " + settings.freshnessRate() + " records/s (latency of one acks=all send)");
+            KafkaPerformanceTools.ProducerResult producerSteady = tools.producer(pipeline.bootstrapServers(), REFERENCE_TOPIC,
+                    steadyRecords, recordSize, settings.freshnessRate(), producerProperties);
+            progress.line("latency p50 %.0f ms p99 %.0f ms p99.9 %.0f ms", producerSteady.p50Millis(), producerSteady.p99Millis(), producerSteady.p999Millis());
+            phases.put("referenceProducerSteady", producerSteady);
+            String producerReference = "ProducerPerformance, acks=all, " + recordSize + " B";
+            String latencyReference = "ProducerPerformance at " + settings.freshnessRate() + "/s";
+
+            // 2. HTTP ingest, one API at a time, closed loop.
+            ClosedLoop loop = new ClosedLoop(http, timeline, progress);
+            record IngestCase(String phase, Api api, int eventsPerRequest) {
+            }
+            List<IngestCase> cases = List.of(new IngestCase("Frontier, 1 event/request", Api.FRONTIER, 1),
+                    new IngestCase("Kinde, 1 event/request", Api.KINDE, 1),
+                    new IngestCase("batch of 100", Api.BATCH, 100),
+                    new IngestCase("batch of 1000", Api.BATCH, 1000));
+            for (IngestCase ingest : cases) {
+                watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+                String phase = "HTTP " + ingest.phase();
+                progress.phase(phase + ", " + settings.concurrency() + " concurrent clients, " + settings.phaseSeconds() + " s after "
+                        + settings.warmupSeconds() + " s warm-up");
+                Workload workload = new Workload(runId + "-" + ingest.api().name().toLowerCase(Locale.ROOT) + ingest.eventsPerRequest(),
+                        settings.accounts(), settings.features(), workloadBase);
+                ClosedLoop.Result result = loop.run(new ClosedLoop.Plan(phase, settings.concurrency(), ingest.eventsPerRequest(),
+                        Duration.ofSeconds(settings.warmupSeconds()), Duration.ofSeconds(settings.phaseSeconds()), Long.MAX_VALUE),
+                        index -> requests.request(ingest.api(), events(workload, index, ingest.eventsPerRequest())));
+                phases.put(phase, result);
+                String group = "HTTP ingest (" + settings.concurrency() + " clients, closed loop)";
+                figures.add(Figure.compared(group, ingest.phase() + ": throughput", result.eventsPerSecond(), "events/s",
+                        producerReference, producerMax.recordsPerSecond()));
+                figures.add(Figure.compared(group, ingest.phase() + ": latency p50", result.p50Millis(), "ms", latencyReference, producerSteady.p50Millis()));
+                figures.add(Figure.compared(group, ingest.phase() + ": latency p99", result.p99Millis(), "ms", latencyReference, producerSteady.p99Millis()));
+                figures.add(Figure.compared(group, ingest.phase() + ": latency p99.9", result.p999Millis(), "ms", latencyReference, producerSteady.p999Millis()));
+            }
+
+            // 3. End to end (HTTP batches to rows in usage_hourly) against the naive baseline, on the same events.
+            watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+            Workload endToEnd = new Workload(runId + "-e2e", settings.accounts(), settings.features(), workloadBase);
+            int batch = 1000;
+            long endToEndRequests = (settings.endToEndEvents() + batch - 1) / batch;
+            long endToEndEventCount = endToEndRequests * batch;
+            String endToEndPhase = "end to end";
+            progress.phase("End to end: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
+                    + " events in batches of 1000 until all are in usage_hourly");
+            long endToEndStart = System.nanoTime();
+            ClosedLoop.Result sent = loop.run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch, Duration.ZERO,
+                    CATCH_UP_TIMEOUT, endToEndRequests), index -> requests.request(Api.BATCH, events(endToEnd, index, batch)));
+            BigDecimal expected = BigDecimal.valueOf(endToEnd.quantityOfFirst(endToEndEventCount));
+            awaitQuantity(watch, endToEnd, expected, endToEndPhase);
+            double endToEndSeconds = (System.nanoTime() - endToEndStart) / 1e9;
+            double endToEndRate = endToEndEventCount / endToEndSeconds;
+            progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
+                    endToEndPhase, endToEndRate, endToEndEventCount, endToEndSeconds, sent.seconds());
+
+            String naivePhase = "naive upsert per event";
+            progress.phase("Naive baseline: the same " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
+                    + " events, one INSERT … ON CONFLICT DO UPDATE each, " + settings.concurrency() + " connections");
+            NaiveBaseline.Result naive = new NaiveBaseline(pipeline.postgres().jdbcUrl(), pipeline.postgres().username(),
+                    pipeline.postgres().password(), timeline, progress).run(naivePhase, endToEnd, endToEndEventCount, settings.concurrency());
+            progress.line("%s: %,.0f events/s; total %s (pipeline: %s)", naivePhase, naive.eventsPerSecond(), naive.total().stripTrailingZeros().toPlainString(),
+                    expected.toPlainString());
+            if (naive.total().compareTo(expected) != 0) {
+                throw new IllegalStateException("The naive baseline's total " + naive.total() + " differs from the events' " + expected);
+            }
+            phases.put(endToEndPhase, Map.of("events", endToEndEventCount, "seconds", endToEndSeconds, "eventsPerSecond", endToEndRate,
+                    "apiSeconds", sent.seconds(), "retriedRequests", sent.retriedErrors(), "quantity", expected));
+            phases.put(naivePhase, naive);
+            figures.add(Figure.compared("End to end (HTTP → usage_hourly)", "batch of 1000, until all rows are visible", endToEndRate, "events/s",
+                    "naive INSERT … ON CONFLICT per event, " + settings.concurrency() + " connections", naive.eventsPerSecond()));
+
+            // 4. Freshness at a steady rate.
+            watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+            String freshnessPhase = "freshness";
+            progress.phase("Freshness: " + settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for "
+                    + settings.freshnessSeconds() + " s; time from 2xx to the row in usage_hourly");
+            Freshness.Result freshness = new Freshness(http, requests, watch, timeline, progress).run(freshnessPhase,
+                    new Workload(runId + "-fresh-load", settings.accounts(), settings.features(), workloadBase), runId + "-probe",
+                    settings.freshnessRate(), settings.freshnessBatch(), Duration.ofSeconds(settings.freshnessSeconds()));
+            phases.put(freshnessPhase, freshness);
+            String freshnessGroup = "Freshness at " + settings.freshnessRate() + " events/s (2xx → row in usage_hourly)";
+            figures.add(Figure.compared(freshnessGroup, "freshness p50", freshness.p50Millis(), "ms", latencyReference + ", send latency p50", producerSteady.p50Millis()));
+            figures.add(Figure.compared(freshnessGroup, "freshness p99", freshness.p99Millis(), "ms", latencyReference + ", send latency p99", producerSteady.p99Millis()));
+
+            // 5. The aggregator draining a backlog, against ConsumerPerformance reading the same topic.
+            String drainPhase = "aggregator drain";
+            progress.phase("Aggregator: drain " + String.format(Locale.ROOT, "%,d", settings.drainEvents()) + " pre-filled events");
+            AggregatorDrain.Result drain = new AggregatorDrain(pipeline, watch, timeline, progress).run(drainPhase,
+                    new Workload(runId + "-drain", settings.accounts(), settings.features(), workloadBase), settings.drainEvents());
+            phases.put(drainPhase, drain);
+            progress.phase("Reference: Kafka ConsumerPerformance reading " + String.format(Locale.ROOT, "%,d", drain.events()) + " records of "
+                    + Topics.USAGE_EVENTS);
+            KafkaPerformanceTools.ConsumerResult consumer = tools.consumer(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, drain.events(),
+                    "bench-consumer-performance-" + runId);
+            timeline.add("reference consumer", consumer.recordsPerSecond(), null, null);
+            progress.line("%,.0f records/s (%,.0f without joining the group)", consumer.recordsPerSecond(), consumer.fetchRecordsPerSecond());
+            phases.put("referenceConsumer", consumer);
+            String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
+            figures.add(Figure.compared(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s",
+                    "ConsumerPerformance, same topic", consumer.recordsPerSecond()));
+            figures.add(Figure.compared(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s",
+                    "ConsumerPerformance, same topic", consumer.recordsPerSecond()));
+        }
+
+        Results results = new Results(DateTimeFormatter.ISO_INSTANT.format(startedAt), settings.mode(), machine(),
+                new Results.Versions(meteringVersion(), System.getProperty("java.vm.name") + " " + Runtime.version(),
+                        AppInfoParser.getVersion(), postgresVersion),
+                settingsMap(settings), serviceOverrides, figures, phases, timeline.samples());
+        write(outputDir, results);
+        progress.phase("Done. Results in " + outputDir.toAbsolutePath());
+        System.out.println();
+        System.out.println(MarkdownReport.render(results));
+        return 0;
+    }
+
+    private static List<Workload.Event> events(Workload workload, long requestIndex, int perRequest) {
+        List<Workload.Event> events = new ArrayList<>(perRequest);
+        for (int i = 0; i < perRequest; i++) {
+            events.add(workload.event(requestIndex * perRequest + i));
+        }
+        return events;
+    }
+
+    private void awaitQuantity(PipelineWatch watch, Workload workload, BigDecimal expected, String phase) throws InterruptedException {
+        long deadline = System.nanoTime() + CATCH_UP_TIMEOUT.toNanos();
+        long lastReport = System.nanoTime();
+        BigDecimal seen;
+        while ((seen = watch.hourlyQuantity(workload.accountPattern())).compareTo(expected) < 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(phase + ": usage_hourly shows " + seen + " of " + expected + " after " + CATCH_UP_TIMEOUT);
+            }
+            if (System.nanoTime() - lastReport > 1_000_000_000L) {
+                progress.line("%s: waiting for usage_hourly (%s of %s)", phase, seen.stripTrailingZeros().toPlainString(), expected.toPlainString());
+                lastReport = System.nanoTime();
+            }
+            Thread.sleep(50);
+        }
+        if (seen.compareTo(expected) > 0) {
+            throw new IllegalStateException(phase + ": usage_hourly shows " + seen + ", more than the " + expected + " sent");
+        }
+    }
+
+    /** The mean size of our records on the wire (Confluent framing + Avro), so the reference sends the same bytes. */
+    private static int averageRecordSize(BenchPipeline pipeline, Workload workload) {
+        try (AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(SchemaRegistryClient.forUrl(pipeline.schemaRegistryUrl()), false)) {
+            long bytes = 0;
+            int samples = 1000;
+            Instant receivedAt = Instant.now();
+            for (int n = 0; n < samples; n++) {
+                bytes += serializer.serialize(Topics.USAGE_EVENTS, AggregatorDrain.toAvro(workload.event(n), receivedAt)).length;
+            }
+            return (int) Math.round((double) bytes / samples);
+        }
+    }
+
+    private static void createReferenceTopic(String bootstrapServers, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            admin.createTopics(List.of(new NewTopic(REFERENCE_TOPIC, partitions, (short) 1))).all().get();
+        }
+    }
+
+    /** The ingest API's producer linger (INGEST_LINGER, default 5 ms), given to the reference producer too. */
+    private long lingerMillis() {
+        String linger = serviceOverrides.get("INGEST_LINGER");
+        return linger == null ? dev.metering.ingest.IngestApiConfig.DEFAULT_LINGER.toMillis() : Duration.parse(linger).toMillis();
+    }
+
+    private static Map<String, Object> settingsMap(Settings settings) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("mode", settings.mode());
+        map.put("HTTP clients (closed loop)", settings.concurrency());
+        map.put("HTTP phase", settings.phaseSeconds() + " s measured after " + settings.warmupSeconds() + " s warm-up");
+        map.put("end-to-end and naive events", settings.endToEndEvents());
+        map.put("aggregator drain events", settings.drainEvents());
+        map.put("freshness load", settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for " + settings.freshnessSeconds() + " s");
+        map.put("reference producer records", settings.referenceRecords());
+        map.put("topic partitions", settings.partitions());
+        map.put("accounts × features", settings.accounts() + " × " + settings.features());
+        map.put("deployment", "one JVM: embedded KRaft broker, ingest API, aggregator, sink, load generator; PostgreSQL as its own process");
+        return map;
+    }
+
+    private static Results.Machine machine() {
+        String cpu = "unknown";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(line -> line.startsWith("model name"))
+                    .map(line -> line.substring(line.indexOf(':') + 1).strip()).findFirst().orElse(cpu);
+        } catch (IOException e) {
+            // not Linux: the CPU model stays unknown
+        }
+        long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        return new Results.Machine(System.getProperty("os.name") + " " + System.getProperty("os.version"), System.getProperty("os.arch"),
+                Runtime.getRuntime().availableProcessors(), cpu, memory, Runtime.getRuntime().maxMemory());
+    }
+
+    private static String meteringVersion() {
+        try (InputStream in = Benchmark.class.getResourceAsStream("/metering-bench.properties")) {
+            Properties properties = new Properties();
+            if (in != null) {
+                properties.load(in);
+            }
+            return properties.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static void write(Path dir, Results results) throws IOException {
+        Files.createDirectories(dir);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        json.writeValue(dir.resolve("results.json").toFile(), results);
+        Files.writeString(dir.resolve("results.md"), MarkdownReport.render(results));
+        Files.writeString(dir.resolve("timeline.svg"), SvgPlot.render("Metering benchmark, " + results.mode() + " run of "
+                + results.startedAt() + ": events/s and latency by phase", results.timeline()));
+    }
+}

@@ -1,0 +1,100 @@
+package dev.metering.bench.pipeline;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+
+/** How far the pipeline has got: the aggregator's committed input offsets and what PostgreSQL shows. */
+public final class PipelineWatch implements AutoCloseable {
+    private final Admin admin;
+    private final String topic;
+    private final String aggregatorGroup;
+    private final Jdbi jdbi;
+
+    public PipelineWatch(String bootstrapServers, String topic, String aggregatorGroup, String jdbcUrl, String user, String password) {
+        this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        this.topic = topic;
+        this.aggregatorGroup = aggregatorGroup;
+        this.jdbi = Jdbi.create(jdbcUrl, user, password).installPlugin(new SqlObjectPlugin());
+    }
+
+    /** Records in the input topic the aggregator has not yet committed as processed. */
+    public long aggregatorLag() {
+        Map<TopicPartition, Long> ends = endOffsets();
+        Map<TopicPartition, Long> committed = committedOffsets();
+        return ends.entrySet().stream().mapToLong(end -> end.getValue() - committed.getOrDefault(end.getKey(), 0L)).sum();
+    }
+
+    public long endOffsetSum() {
+        return endOffsets().values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    public long committedOffsetSum() {
+        return committedOffsets().values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Waits until the aggregator has committed everything in its input topic. */
+    public void awaitAggregatorCaughtUp(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long lag;
+        while ((lag = aggregatorLag()) > 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the aggregator still had " + lag + " events to process after " + timeout);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    public BigDecimal hourlyQuantity(String accountPattern) {
+        return jdbi.withExtension(RollupQueries.class, queries -> queries.hourlyQuantity(accountPattern));
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    private Map<TopicPartition, Long> endOffsets() {
+        try {
+            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            return admin.listOffsets(request).all().get().entrySet().stream()
+                    .collect(Collectors.toMap(Map.Entry::getKey, entry -> entry.getValue().offset()));
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Could not read the end offsets of " + topic + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Map<TopicPartition, Long> committedOffsets() {
+        try {
+            return admin.listConsumerGroupOffsets(aggregatorGroup).partitionsToOffsetAndMetadata().get().entrySet().stream()
+                    .filter(entry -> entry.getKey().topic().equals(topic) && entry.getValue() != null)
+                    .collect(Collectors.toMap(Map.Entry::getKey, entry -> entry.getValue().offset()));
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Could not read the offsets of group " + aggregatorGroup + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+    }
+}
