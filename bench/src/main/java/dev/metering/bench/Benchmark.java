@@ -41,6 +41,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.EnumSet;
+import java.util.function.ToDoubleFunction;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import org.apache.kafka.clients.admin.Admin;
@@ -105,6 +107,10 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--database-url", description = "Benchmark against this PostgreSQL server (JDBC URL; a fresh database is created and dropped) instead of an embedded one.")
     String databaseUrl;
 
+    @Option(names = "--phases", split = ",", defaultValue = "reference,ingest,e2e,freshness,drain",
+            description = "Which parts to run, comma-separated (default: all): ${COMPLETION-CANDIDATES}. Figures whose reference was not run are reported without a ratio.")
+    EnumSet<Phase> phases;
+
     @Option(names = "--set", description = "A service setting as its environment variable, e.g. --set AGGREGATOR_COMMIT_INTERVAL=PT1S (repeatable).")
     Map<String, String> serviceOverrides = new TreeMap<>();
 
@@ -145,145 +151,206 @@ public final class Benchmark implements Callable<Integer> {
                 DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(startedAt) + (quick ? "-quick" : ""));
         progress.phase("Starting the pipeline (embedded Kafka, " + (databaseUrl == null ? "embedded PostgreSQL" : "PostgreSQL at " + databaseUrl)
                 + ", ingest API, aggregator, sink); " + settings);
-        String runId = UUID.randomUUID().toString().substring(0, 8);
-        Map<String, Object> phases = new LinkedHashMap<>();
-        List<Figure> figures = new ArrayList<>();
-        String postgresVersion;
-
+        Run run;
         try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl, serviceOverrides);
              PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(),
-                     pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password())) {
-            postgresVersion = watch.jdbi().withExtension(RollupQueries.class, RollupQueries::serverVersion);
+                     pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password(), progress)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .executor(Executors.newFixedThreadPool(4)).connectTimeout(Duration.ofSeconds(5)).build();
-            ApiRequests requests = pipeline.requests();
-            Instant workloadBase = Instant.now();
-
-            // 1. The reference: what Kafka itself does on this broker with records of our size.
-            int recordSize = averageRecordSize(pipeline, new Workload(runId + "-size", settings.accounts(), settings.features(), workloadBase));
-            createReferenceTopic(pipeline.bootstrapServers(), settings.partitions());
-            KafkaPerformanceTools tools = new KafkaPerformanceTools(progress);
-            List<String> producerProperties = List.of("acks=all", "linger.ms=" + lingerMillis());
-            progress.phase("Reference: Kafka ProducerPerformance, " + String.format(Locale.ROOT, "%,d", settings.referenceRecords())
-                    + " records of " + recordSize + " bytes, acks=all, as fast as it can");
-            KafkaPerformanceTools.ProducerResult producerMax = tools.producer(pipeline.bootstrapServers(), REFERENCE_TOPIC,
-                    settings.referenceRecords(), recordSize, -1, producerProperties);
-            timeline.add("reference producer", producerMax.recordsPerSecond(), null, null);
-            progress.line("%,.0f records/s, latency p50 %.0f ms p99 %.0f ms", producerMax.recordsPerSecond(), producerMax.p50Millis(), producerMax.p99Millis());
-            phases.put("referenceProducerMax", producerMax);
-            long steadyRecords = (long) settings.freshnessRate() * Math.max(5, settings.freshnessSeconds() / 4);
-            progress.phase("Reference: Kafka ProducerPerformance at a steady " + settings.freshnessRate() + " records/s (latency of one acks=all send)");
-            KafkaPerformanceTools.ProducerResult producerSteady = tools.producer(pipeline.bootstrapServers(), REFERENCE_TOPIC,
-                    steadyRecords, recordSize, settings.freshnessRate(), producerProperties);
-            progress.line("latency p50 %.0f ms p99 %.0f ms p99.9 %.0f ms", producerSteady.p50Millis(), producerSteady.p99Millis(), producerSteady.p999Millis());
-            phases.put("referenceProducerSteady", producerSteady);
-            String producerReference = "ProducerPerformance, acks=all, " + recordSize + " B";
-            String latencyReference = "ProducerPerformance at " + settings.freshnessRate() + "/s";
-
-            // 2. HTTP ingest, one API at a time, closed loop.
-            ClosedLoop loop = new ClosedLoop(http, timeline, progress);
-            record IngestCase(String phase, Api api, int eventsPerRequest) {
+            run = new Run(settings, pipeline, watch, http, pipeline.requests(), UUID.randomUUID().toString().substring(0, 8), Instant.now(),
+                    watch.jdbi().withExtension(RollupQueries.class, RollupQueries::serverVersion));
+            if (phases.contains(Phase.reference)) {
+                measureReference(run);
             }
-            List<IngestCase> cases = List.of(new IngestCase("Frontier, 1 event/request", Api.FRONTIER, 1),
-                    new IngestCase("Kinde, 1 event/request", Api.KINDE, 1),
-                    new IngestCase("batch of 100", Api.BATCH, 100),
-                    new IngestCase("batch of 1000", Api.BATCH, 1000));
-            for (IngestCase ingest : cases) {
-                watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
-                String phase = "HTTP " + ingest.phase();
-                progress.phase(phase + ", " + settings.concurrency() + " concurrent clients, " + settings.phaseSeconds() + " s after "
-                        + settings.warmupSeconds() + " s warm-up");
-                Workload workload = new Workload(runId + "-" + ingest.api().name().toLowerCase(Locale.ROOT) + ingest.eventsPerRequest(),
-                        settings.accounts(), settings.features(), workloadBase);
-                ClosedLoop.Result result = loop.run(new ClosedLoop.Plan(phase, settings.concurrency(), ingest.eventsPerRequest(),
-                        Duration.ofSeconds(settings.warmupSeconds()), Duration.ofSeconds(settings.phaseSeconds()), Long.MAX_VALUE),
-                        index -> requests.request(ingest.api(), events(workload, index, ingest.eventsPerRequest())));
-                phases.put(phase, result);
-                String group = "HTTP ingest (" + settings.concurrency() + " clients, closed loop)";
-                figures.add(Figure.compared(group, ingest.phase() + ": throughput", result.eventsPerSecond(), "events/s",
-                        producerReference, producerMax.recordsPerSecond()));
-                figures.add(Figure.compared(group, ingest.phase() + ": latency p50", result.p50Millis(), "ms", latencyReference, producerSteady.p50Millis()));
-                figures.add(Figure.compared(group, ingest.phase() + ": latency p99", result.p99Millis(), "ms", latencyReference, producerSteady.p99Millis()));
-                figures.add(Figure.compared(group, ingest.phase() + ": latency p99.9", result.p999Millis(), "ms", latencyReference, producerSteady.p999Millis()));
+            if (phases.contains(Phase.ingest)) {
+                measureIngest(run);
             }
-
-            // 3. End to end (HTTP batches to rows in usage_hourly) against the naive baseline, on the same events.
-            watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
-            Workload endToEnd = new Workload(runId + "-e2e", settings.accounts(), settings.features(), workloadBase);
-            int batch = 1000;
-            long endToEndRequests = (settings.endToEndEvents() + batch - 1) / batch;
-            long endToEndEventCount = endToEndRequests * batch;
-            String endToEndPhase = "end to end";
-            progress.phase("End to end: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
-                    + " events in batches of 1000 until all are in usage_hourly");
-            long endToEndStart = System.nanoTime();
-            ClosedLoop.Result sent = loop.run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch, Duration.ZERO,
-                    CATCH_UP_TIMEOUT, endToEndRequests), index -> requests.request(Api.BATCH, events(endToEnd, index, batch)));
-            BigDecimal expected = BigDecimal.valueOf(endToEnd.quantityOfFirst(endToEndEventCount));
-            awaitQuantity(watch, endToEnd, expected, endToEndPhase);
-            double endToEndSeconds = (System.nanoTime() - endToEndStart) / 1e9;
-            double endToEndRate = endToEndEventCount / endToEndSeconds;
-            progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
-                    endToEndPhase, endToEndRate, endToEndEventCount, endToEndSeconds, sent.seconds());
-
-            String naivePhase = "naive upsert per event";
-            progress.phase("Naive baseline: the same " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
-                    + " events, one INSERT … ON CONFLICT DO UPDATE each, " + settings.concurrency() + " connections");
-            NaiveBaseline.Result naive = new NaiveBaseline(pipeline.postgres().jdbcUrl(), pipeline.postgres().username(),
-                    pipeline.postgres().password(), timeline, progress).run(naivePhase, endToEnd, endToEndEventCount, settings.concurrency());
-            progress.line("%s: %,.0f events/s; total %s (pipeline: %s)", naivePhase, naive.eventsPerSecond(), naive.total().stripTrailingZeros().toPlainString(),
-                    expected.toPlainString());
-            if (naive.total().compareTo(expected) != 0) {
-                throw new IllegalStateException("The naive baseline's total " + naive.total() + " differs from the events' " + expected);
+            if (phases.contains(Phase.e2e)) {
+                measureEndToEnd(run);
             }
-            phases.put(endToEndPhase, Map.of("events", endToEndEventCount, "seconds", endToEndSeconds, "eventsPerSecond", endToEndRate,
-                    "apiSeconds", sent.seconds(), "retriedRequests", sent.retriedErrors(), "quantity", expected));
-            phases.put(naivePhase, naive);
-            figures.add(Figure.compared("End to end (HTTP → usage_hourly)", "batch of 1000, until all rows are visible", endToEndRate, "events/s",
-                    "naive INSERT … ON CONFLICT per event, " + settings.concurrency() + " connections", naive.eventsPerSecond()));
-
-            // 4. Freshness at a steady rate.
-            watch.awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
-            String freshnessPhase = "freshness";
-            progress.phase("Freshness: " + settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for "
-                    + settings.freshnessSeconds() + " s; time from 2xx to the row in usage_hourly");
-            Freshness.Result freshness = new Freshness(http, requests, watch, timeline, progress).run(freshnessPhase,
-                    new Workload(runId + "-fresh-load", settings.accounts(), settings.features(), workloadBase), runId + "-probe",
-                    settings.freshnessRate(), settings.freshnessBatch(), Duration.ofSeconds(settings.freshnessSeconds()));
-            phases.put(freshnessPhase, freshness);
-            String freshnessGroup = "Freshness at " + settings.freshnessRate() + " events/s (2xx → row in usage_hourly)";
-            figures.add(Figure.compared(freshnessGroup, "freshness p50", freshness.p50Millis(), "ms", latencyReference + ", send latency p50", producerSteady.p50Millis()));
-            figures.add(Figure.compared(freshnessGroup, "freshness p99", freshness.p99Millis(), "ms", latencyReference + ", send latency p99", producerSteady.p99Millis()));
-
-            // 5. The aggregator draining a backlog, against ConsumerPerformance reading the same topic.
-            String drainPhase = "aggregator drain";
-            progress.phase("Aggregator: drain " + String.format(Locale.ROOT, "%,d", settings.drainEvents()) + " pre-filled events");
-            AggregatorDrain.Result drain = new AggregatorDrain(pipeline, watch, timeline, progress).run(drainPhase,
-                    new Workload(runId + "-drain", settings.accounts(), settings.features(), workloadBase), settings.drainEvents());
-            phases.put(drainPhase, drain);
-            progress.phase("Reference: Kafka ConsumerPerformance reading " + String.format(Locale.ROOT, "%,d", drain.events()) + " records of "
-                    + Topics.USAGE_EVENTS);
-            KafkaPerformanceTools.ConsumerResult consumer = tools.consumer(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, drain.events(),
-                    "bench-consumer-performance-" + runId);
-            timeline.add("reference consumer", consumer.recordsPerSecond(), null, null);
-            progress.line("%,.0f records/s (%,.0f without joining the group)", consumer.recordsPerSecond(), consumer.fetchRecordsPerSecond());
-            phases.put("referenceConsumer", consumer);
-            String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
-            figures.add(Figure.compared(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s",
-                    "ConsumerPerformance, same topic", consumer.recordsPerSecond()));
-            figures.add(Figure.compared(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s",
-                    "ConsumerPerformance, same topic", consumer.recordsPerSecond()));
+            if (phases.contains(Phase.freshness)) {
+                measureFreshness(run);
+            }
+            if (phases.contains(Phase.drain)) {
+                measureDrain(run);
+            }
         }
 
         Results results = new Results(DateTimeFormatter.ISO_INSTANT.format(startedAt), settings.mode(), machine(),
                 new Results.Versions(meteringVersion(), System.getProperty("java.vm.name") + " " + Runtime.version(),
-                        AppInfoParser.getVersion(), postgresVersion),
-                settingsMap(settings), serviceOverrides, figures, phases, timeline.samples());
+                        AppInfoParser.getVersion(), run.postgresVersion()),
+                settingsMap(settings), serviceOverrides, run.figures, run.phases, timeline.samples());
         write(outputDir, results);
         progress.phase("Done. Results in " + outputDir.toAbsolutePath());
         System.out.println();
         System.out.println(MarkdownReport.render(results));
         return 0;
+    }
+
+    /** The parts of a run, in the order they run; {@code --phases} picks some. */
+    enum Phase { reference, ingest, e2e, freshness, drain }
+
+    /** One run's pipeline and what it has measured so far. */
+    private record Run(Settings settings, BenchPipeline pipeline, PipelineWatch watch, HttpClient http, ApiRequests requests,
+                       String id, Instant workloadBase, String postgresVersion, Map<String, Object> phases, List<Figure> figures,
+                       Map<String, Reference> references) {
+        Run(Settings settings, BenchPipeline pipeline, PipelineWatch watch, HttpClient http, ApiRequests requests, String id,
+            Instant workloadBase, String postgresVersion) {
+            this(settings, pipeline, watch, http, requests, id, workloadBase, postgresVersion, new LinkedHashMap<>(), new ArrayList<>(),
+                    new LinkedHashMap<>());
+        }
+
+        Workload workload(String name) {
+            return new Workload(id + "-" + name, settings.accounts(), settings.features(), workloadBase);
+        }
+
+        /** A figure next to the named reference, or alone when that reference was not measured in this run. */
+        void figure(String group, String name, double value, String unit, String reference, ToDoubleFunction<Reference> referenceValue) {
+            Reference measured = references.get(reference);
+            figures.add(measured == null ? Figure.alone(group, name, value, unit)
+                    : Figure.compared(group, name, value, unit, measured.title(), referenceValue.applyAsDouble(measured)));
+        }
+    }
+
+    /** A reference measurement figures are compared with. */
+    private record Reference(String title, double rate, double p50Millis, double p99Millis, double p999Millis) {
+    }
+
+    private static final String PRODUCER_MAX = "producer max";
+    private static final String PRODUCER_STEADY = "producer steady";
+    private static final String NAIVE = "naive";
+    private static final String CONSUMER = "consumer";
+
+    /** The reference: what Kafka itself does on this broker with records of our size. */
+    private void measureReference(Run run) throws Exception {
+        Settings settings = run.settings();
+        int recordSize = averageRecordSize(run.pipeline(), run.workload("size"));
+        createReferenceTopic(run.pipeline().bootstrapServers(), settings.partitions());
+        KafkaPerformanceTools tools = new KafkaPerformanceTools(progress);
+        List<String> producerProperties = List.of("acks=all", "linger.ms=" + lingerMillis());
+        progress.phase("Reference: Kafka ProducerPerformance, " + String.format(Locale.ROOT, "%,d", settings.referenceRecords())
+                + " records of " + recordSize + " bytes, acks=all, as fast as it can");
+        KafkaPerformanceTools.ProducerResult producerMax = tools.producer(run.pipeline().bootstrapServers(), REFERENCE_TOPIC,
+                settings.referenceRecords(), recordSize, -1, producerProperties);
+        timeline.add("reference producer", producerMax.recordsPerSecond(), null, null);
+        progress.line("%,.0f records/s, latency p50 %.0f ms p99 %.0f ms", producerMax.recordsPerSecond(), producerMax.p50Millis(), producerMax.p99Millis());
+        run.phases().put("referenceProducerMax", producerMax);
+        run.references().put(PRODUCER_MAX, new Reference("ProducerPerformance, acks=all, " + recordSize + " B", producerMax.recordsPerSecond(),
+                producerMax.p50Millis(), producerMax.p99Millis(), producerMax.p999Millis()));
+
+        long steadyRecords = (long) settings.freshnessRate() * Math.max(5, settings.freshnessSeconds() / 4);
+        progress.phase("Reference: Kafka ProducerPerformance at a steady " + settings.freshnessRate() + " records/s (latency of one acks=all send)");
+        KafkaPerformanceTools.ProducerResult producerSteady = tools.producer(run.pipeline().bootstrapServers(), REFERENCE_TOPIC,
+                steadyRecords, recordSize, settings.freshnessRate(), producerProperties);
+        progress.line("latency p50 %.0f ms p99 %.0f ms p99.9 %.0f ms", producerSteady.p50Millis(), producerSteady.p99Millis(), producerSteady.p999Millis());
+        run.phases().put("referenceProducerSteady", producerSteady);
+        run.references().put(PRODUCER_STEADY, new Reference("ProducerPerformance at " + settings.freshnessRate() + "/s",
+                producerSteady.recordsPerSecond(), producerSteady.p50Millis(), producerSteady.p99Millis(), producerSteady.p999Millis()));
+    }
+
+    /** HTTP ingest, one API at a time, closed loop. */
+    private void measureIngest(Run run) throws InterruptedException {
+        Settings settings = run.settings();
+        ClosedLoop loop = new ClosedLoop(run.http(), timeline, progress);
+        record IngestCase(String phase, Api api, int eventsPerRequest) {
+        }
+        List<IngestCase> cases = List.of(new IngestCase("Frontier, 1 event/request", Api.FRONTIER, 1),
+                new IngestCase("Kinde, 1 event/request", Api.KINDE, 1),
+                new IngestCase("batch of 100", Api.BATCH, 100),
+                new IngestCase("batch of 1000", Api.BATCH, 1000));
+        for (IngestCase ingest : cases) {
+            run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+            String phase = "HTTP " + ingest.phase();
+            progress.phase(phase + ", " + settings.concurrency() + " concurrent clients, " + settings.phaseSeconds() + " s after "
+                    + settings.warmupSeconds() + " s warm-up");
+            Workload workload = run.workload(ingest.api().name().toLowerCase(Locale.ROOT) + ingest.eventsPerRequest());
+            ClosedLoop.Result result = loop.run(new ClosedLoop.Plan(phase, settings.concurrency(), ingest.eventsPerRequest(),
+                    Duration.ofSeconds(settings.warmupSeconds()), Duration.ofSeconds(settings.phaseSeconds()), Long.MAX_VALUE),
+                    index -> run.requests().request(ingest.api(), events(workload, index, ingest.eventsPerRequest())));
+            run.phases().put(phase, result);
+            String group = "HTTP ingest (" + settings.concurrency() + " clients, closed loop)";
+            run.figure(group, ingest.phase() + ": throughput", result.eventsPerSecond(), "events/s", PRODUCER_MAX, Reference::rate);
+            run.figure(group, ingest.phase() + ": latency p50", result.p50Millis(), "ms", PRODUCER_STEADY, Reference::p50Millis);
+            run.figure(group, ingest.phase() + ": latency p99", result.p99Millis(), "ms", PRODUCER_STEADY, Reference::p99Millis);
+            run.figure(group, ingest.phase() + ": latency p99.9", result.p999Millis(), "ms", PRODUCER_STEADY, Reference::p999Millis);
+        }
+    }
+
+    /** End to end (HTTP batches to rows in usage_hourly) against the naive baseline, on the same events. */
+    private void measureEndToEnd(Run run) throws InterruptedException {
+        Settings settings = run.settings();
+        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        Workload endToEnd = run.workload("e2e");
+        int batch = 1000;
+        long endToEndRequests = (settings.endToEndEvents() + batch - 1) / batch;
+        long endToEndEventCount = endToEndRequests * batch;
+        String endToEndPhase = "end to end";
+        progress.phase("End to end: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
+                + " events in batches of 1000 until all are in usage_hourly");
+        long endToEndStart = System.nanoTime();
+        ClosedLoop.Result sent = new ClosedLoop(run.http(), timeline, progress).run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch,
+                Duration.ZERO, CATCH_UP_TIMEOUT, endToEndRequests), index -> run.requests().request(Api.BATCH, events(endToEnd, index, batch)));
+        BigDecimal expected = BigDecimal.valueOf(endToEnd.quantityOfFirst(endToEndEventCount));
+        awaitQuantity(run.watch(), endToEnd, expected, endToEndPhase);
+        double endToEndSeconds = (System.nanoTime() - endToEndStart) / 1e9;
+        double endToEndRate = endToEndEventCount / endToEndSeconds;
+        progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
+                endToEndPhase, endToEndRate, endToEndEventCount, endToEndSeconds, sent.seconds());
+
+        String naivePhase = "naive upsert per event";
+        progress.phase("Naive baseline: the same " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
+                + " events, one INSERT … ON CONFLICT DO UPDATE each, " + settings.concurrency() + " connections");
+        BenchPipeline pipeline = run.pipeline();
+        NaiveBaseline.Result naive = new NaiveBaseline(pipeline.postgres().jdbcUrl(), pipeline.postgres().username(),
+                pipeline.postgres().password(), timeline, progress).run(naivePhase, endToEnd, endToEndEventCount, settings.concurrency());
+        progress.line("%s: %,.0f events/s; total %s (pipeline: %s)", naivePhase, naive.eventsPerSecond(), naive.total().stripTrailingZeros().toPlainString(),
+                expected.toPlainString());
+        if (naive.total().compareTo(expected) != 0) {
+            throw new IllegalStateException("The naive baseline's total " + naive.total() + " differs from the events' " + expected);
+        }
+        run.phases().put(endToEndPhase, Map.of("events", endToEndEventCount, "seconds", endToEndSeconds, "eventsPerSecond", endToEndRate,
+                "apiSeconds", sent.seconds(), "retriedRequests", sent.retriedErrors(), "quantity", expected));
+        run.phases().put(naivePhase, naive);
+        run.references().put(NAIVE, new Reference("naive INSERT … ON CONFLICT per event, " + settings.concurrency() + " connections",
+                naive.eventsPerSecond(), Double.NaN, Double.NaN, Double.NaN));
+        run.figure("End to end (HTTP → usage_hourly)", "batch of 1000, until all rows are visible", endToEndRate, "events/s", NAIVE, Reference::rate);
+    }
+
+    /** Freshness at a steady rate. */
+    private void measureFreshness(Run run) throws InterruptedException {
+        Settings settings = run.settings();
+        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        String freshnessPhase = "freshness";
+        progress.phase("Freshness: " + settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for "
+                + settings.freshnessSeconds() + " s; time from 2xx to the row in usage_hourly");
+        Freshness.Result freshness = new Freshness(run.http(), run.requests(), run.watch(), timeline, progress).run(freshnessPhase,
+                run.workload("fresh-load"), run.id() + "-probe", settings.freshnessRate(), settings.freshnessBatch(),
+                Duration.ofSeconds(settings.freshnessSeconds()));
+        run.phases().put(freshnessPhase, freshness);
+        String freshnessGroup = "Freshness at " + settings.freshnessRate() + " events/s (2xx → row in usage_hourly)";
+        run.figure(freshnessGroup, "freshness p50", freshness.p50Millis(), "ms", PRODUCER_STEADY, Reference::p50Millis);
+        run.figure(freshnessGroup, "freshness p99", freshness.p99Millis(), "ms", PRODUCER_STEADY, Reference::p99Millis);
+    }
+
+    /** The aggregator draining a backlog, against ConsumerPerformance reading the same topic. */
+    private void measureDrain(Run run) throws Exception {
+        Settings settings = run.settings();
+        String drainPhase = "aggregator drain";
+        progress.phase("Aggregator: drain " + String.format(Locale.ROOT, "%,d", settings.drainEvents()) + " pre-filled events");
+        AggregatorDrain.Result drain = new AggregatorDrain(run.pipeline(), run.watch(), timeline, progress).run(drainPhase,
+                run.workload("drain"), settings.drainEvents());
+        run.phases().put(drainPhase, drain);
+        progress.phase("Reference: Kafka ConsumerPerformance reading " + String.format(Locale.ROOT, "%,d", drain.events()) + " records of "
+                + Topics.USAGE_EVENTS);
+        KafkaPerformanceTools.ConsumerResult consumer = new KafkaPerformanceTools(progress).consumer(run.pipeline().bootstrapServers(),
+                Topics.USAGE_EVENTS, drain.events(), "bench-consumer-performance-" + run.id());
+        timeline.add("reference consumer", consumer.recordsPerSecond(), null, null);
+        progress.line("%,.0f records/s (%,.0f without joining the group)", consumer.recordsPerSecond(), consumer.fetchRecordsPerSecond());
+        run.phases().put("referenceConsumer", consumer);
+        run.references().put(CONSUMER, new Reference("ConsumerPerformance, same topic", consumer.recordsPerSecond(), Double.NaN, Double.NaN, Double.NaN));
+        String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
+        run.figure(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s", CONSUMER, Reference::rate);
+        run.figure(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s", CONSUMER, Reference::rate);
     }
 
     private static List<Workload.Event> events(Workload workload, long requestIndex, int perRequest) {

@@ -1,5 +1,6 @@
 package dev.metering.bench.pipeline;
 
+import dev.metering.bench.Progress;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,8 +21,11 @@ public final class PipelineWatch implements AutoCloseable {
     private final String topic;
     private final String aggregatorGroup;
     private final Jdbi jdbi;
+    private final Progress progress;
 
-    public PipelineWatch(String bootstrapServers, String topic, String aggregatorGroup, String jdbcUrl, String user, String password) {
+    public PipelineWatch(String bootstrapServers, String topic, String aggregatorGroup, String jdbcUrl, String user, String password,
+                         Progress progress) {
+        this.progress = progress;
         this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         this.topic = topic;
         this.aggregatorGroup = aggregatorGroup;
@@ -46,10 +50,15 @@ public final class PipelineWatch implements AutoCloseable {
     /** Waits until the aggregator has committed everything in its input topic. */
     public void awaitAggregatorCaughtUp(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
+        long lastReport = System.nanoTime();
         long lag;
         while ((lag = aggregatorLag()) > 0) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the aggregator still had " + lag + " events to process after " + timeout);
+            }
+            if (System.nanoTime() - lastReport > 1_000_000_000L) {
+                progress.line("waiting for the aggregator to catch up: %,d events left", lag);
+                lastReport = System.nanoTime();
             }
             Thread.sleep(200);
         }

@@ -27,7 +27,8 @@ public final class InMemorySchemaRegistry implements SchemaRegistryClient {
     private static final Map<String, InMemorySchemaRegistry> NAMED = new ConcurrentHashMap<>();
 
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
-    private final Map<String, Map<Integer, Boolean>> idsBySubject = new ConcurrentHashMap<>();
+    /** The ids registered per subject; serializers ask on every record, so the answer must not cost a fingerprint. */
+    private final Map<String, Map<Schema, Integer>> idsBySubject = new ConcurrentHashMap<>();
 
     public InMemorySchemaRegistry() {
         for (Schema schema : CONTRACT) {
@@ -41,13 +42,18 @@ public final class InMemorySchemaRegistry implements SchemaRegistryClient {
     }
 
     @Override
-    public synchronized int register(String subject, Schema schema) {
+    public int register(String subject, Schema schema) {
+        Integer known = idsBySubject.getOrDefault(subject, Map.of()).get(schema);
+        return known != null ? known : registerNew(subject, schema);
+    }
+
+    private synchronized int registerNew(String subject, Schema schema) {
         int id = stableId(schema);
         while (schemasById.containsKey(id) && !sameSchema(schemasById.get(id), schema)) {
             id = id == Integer.MAX_VALUE ? 1 : id + 1; // a fingerprint collision: probe on, deterministically
         }
         schemasById.putIfAbsent(id, schema);
-        idsBySubject.computeIfAbsent(subject, s -> new ConcurrentHashMap<>()).put(id, Boolean.TRUE);
+        idsBySubject.computeIfAbsent(subject, s -> new ConcurrentHashMap<>()).put(schema, id);
         return id;
     }
 

@@ -175,6 +175,8 @@ class WireFormatTest {
         SchemaRegistryClient second = InMemorySchemaRegistry.named("b-" + UUID.randomUUID());
         int id = first.register("usage-events-value", UsageEvent.getClassSchema());
         assertThat(second.register("usage-events-value", UsageEvent.getClassSchema())).isEqualTo(id);
+        assertThat(first.register("usage-events-value", new Schema.Parser().parse(UsageEvent.getClassSchema().toString())))
+                .as("an equal schema registered again (the cached path)").isEqualTo(id);
         assertThat(first.register("usage-rollups-key", RollupKey.getClassSchema())).isNotEqualTo(id);
         assertThat(SchemaRegistryClient.forUrl("mem://same")).isSameAs(SchemaRegistryClient.forUrl("mem://same"));
 
