@@ -10,6 +10,7 @@ import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.BatchHooks;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.OffsetConflictException;
+import dev.metering.sink.store.RollupDao;
 import dev.metering.sink.store.RollupRow;
 import dev.metering.sink.store.RollupStore;
 import java.math.BigDecimal;
@@ -108,6 +109,39 @@ class DatabaseIT {
         assertThat(write(Rollups.delta("stale", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 6, "61.25")).rowsUpserted()).isEqualTo(1);
         assertThat((BigDecimal) single("SELECT quantity_sum FROM usage_rollups WHERE billing_account_id = 'stale'").get("quantity_sum"))
                 .isEqualByComparingTo("61.25");
+    }
+
+    @Test
+    void aBatchLargerThanOneStatementWritesEveryNewerRowAndCountsTheStaleOnes() {
+        int rows = RollupDao.ROWS_PER_UPSERT * 2 + 7;
+        Rollup[] first = new Rollup[rows];
+        for (int i = 0; i < rows; i++) {
+            first[i] = Rollups.delta("bulk-" + i, "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 2, "2");
+        }
+        assertThat(write(first)).isEqualTo(new RollupStore.WriteResult(rows, 0, 0));
+
+        // Every third row comes again with an older version, the rest with a newer one.
+        Rollup[] second = new Rollup[rows];
+        int stale = 0;
+        for (int i = 0; i < rows; i++) {
+            boolean older = i % 3 == 0;
+            stale += older ? 1 : 0;
+            second[i] = Rollups.delta("bulk-" + i, "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", older ? 1 : 3, older ? "1" : "3.5");
+        }
+        assertThat(write(second)).isEqualTo(new RollupStore.WriteResult(rows - stale, stale, 0));
+
+        Map<String, Object> totals = single("SELECT count(*) AS n, sum(event_count) AS events, sum(quantity_sum) AS quantity "
+                + "FROM usage_rollups WHERE billing_account_id LIKE 'bulk-%'");
+        assertThat(totals.get("n")).isEqualTo((long) rows);
+        assertThat(totals.get("events")).isEqualTo(BigDecimal.valueOf(2L * stale + 3L * (rows - stale)));
+        assertThat((BigDecimal) totals.get("quantity")).isEqualByComparingTo(
+                new BigDecimal("3.5").multiply(BigDecimal.valueOf(rows - stale)).add(BigDecimal.valueOf(2L * stale)));
+    }
+
+    @Test
+    void rollupPagesLeaveRoomForUpdatesInPlace() {
+        assertThat(single("SELECT array_to_string(reloptions, ',') AS options FROM pg_class WHERE relname = 'usage_rollups'").get("options"))
+                .isEqualTo("fillfactor=70");
     }
 
     @Test
@@ -253,7 +287,7 @@ class DatabaseIT {
             if (!database.password().isEmpty()) {
                 second.setPassword(database.password());
             }
-            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).isEqualTo(3);
+            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration").isEqualTo(4);
             try (Connection connection = second.getConnection(); Statement statement = connection.createStatement();
                  ResultSet result = statement.executeQuery("SELECT has_table_privilege('metering_analyst', 'usage_daily', 'SELECT'), "
                          + "has_table_privilege('metering_analyst', 'usage_rollups', 'SELECT')")) {

@@ -55,17 +55,20 @@ public final class AggregatorTopology {
 
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
-        topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry), metrics, clock), SOURCE);
+        topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry),
+                rollupSerde, metrics, clock), SOURCE);
         topology.addStateStore(Stores.windowStoreBuilder(
                         // Remembered by arrival time for the dedupe window; older ids are dropped with their segment.
                         Stores.persistentWindowStore(DEDUPE_STORE, config.dedupeWindow(), Duration.ofMillis(1), false),
                         Serdes.String(), Serdes.ByteArray())
-                .withCachingEnabled(), PROCESSOR);
+                // Each id is written once, so a cache would coalesce nothing and only add a sorted-map lookup per read and write.
+                .withCachingDisabled(), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(
                         Stores.persistentWindowStore(ROLLUP_STORE, rollupRetention(config), Duration.ofMillis(1), false),
-                        Serdes.String(), rollupSerde)
+                        // The rollup's wire-format bytes: the very bytes sent to usage-rollups, so an update is encoded once.
+                        Serdes.String(), Serdes.ByteArray())
                 .withCachingEnabled(), PROCESSOR);
-        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
+        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), new ByteArraySerializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
         return topology;
     }

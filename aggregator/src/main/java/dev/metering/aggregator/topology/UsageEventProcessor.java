@@ -13,6 +13,7 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.avro.WindowSize;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
+import dev.metering.schemas.Topics;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -57,11 +59,14 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private WindowStore<String, byte[]> dedupeStore;
-    private WindowStore<String, Rollup> rollupStore;
+    private WindowStore<String, byte[]> rollupStore;
+    private final Serde<Rollup> rollupSerde;
 
-    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
+    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, Serde<Rollup> rollupSerde,
+                        AggregatorMetrics metrics, Clock clock) {
         this.config = config;
         this.validator = new EventValidator(deserializer, config.maxFutureSkew());
+        this.rollupSerde = rollupSerde;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -115,7 +120,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         for (WindowSize size : WINDOW_SIZES) {
             RollupWindow window = RollupWindow.containing(size, event.getEventTime());
             String key = StoreKeys.rollup(event.getBillingAccountId(), event.getFeatureCode(), size);
-            Rollup current = rollupStore.fetch(key, window.start().toEpochMilli());
+            byte[] stored = rollupStore.fetch(key, window.start().toEpochMilli());
+            Rollup current = stored == null ? null : rollupSerde.deserializer().deserialize(Topics.USAGE_ROLLUPS, stored);
             try {
                 updated.add(Rollups.add(current, window, event, updatedAt));
             } catch (IllegalArgumentException e) {
@@ -125,10 +131,11 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         }
         for (Rollup rollup : updated) {
             String key = StoreKeys.rollup(rollup.getBillingAccountId(), rollup.getFeatureCode(), rollup.getWindowSize());
-            rollupStore.put(key, rollup, rollup.getWindowStart().toEpochMilli());
+            byte[] encoded = rollupSerde.serializer().serialize(Topics.USAGE_ROLLUPS, rollup);
+            rollupStore.put(key, encoded, rollup.getWindowStart().toEpochMilli());
             RollupKey rollupKey = new RollupKey(rollup.getBillingAccountId(), rollup.getFeatureCode(), rollup.getWindowSize(),
                     rollup.getWindowStart());
-            context.forward(new Record<Object, Object>(rollupKey, rollup, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
+            context.forward(new Record<Object, Object>(rollupKey, encoded, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
         }
         dedupeStore.put(dedupeKey, fingerprint, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), updatedAt));

@@ -5,6 +5,7 @@ import java.util.List;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.customizer.BindMethodsList;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -12,36 +13,44 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 /** The sink's SQL. */
 public interface RollupDao {
 
+    /** Rows per upsert statement: 16 parameters each, well under PostgreSQL's 65,535 parameters per statement. */
+    int ROWS_PER_UPSERT = 1000;
+
     /**
-     * Inserts or updates rollups; an update applies only when it is newer (greater event_count) than
-     * the stored row, so a stale or replayed version never overwrites a newer one.
+     * Inserts or updates rollups in one statement (a multi-row VALUES: one round trip and one execution
+     * instead of one per row). An update applies only when it is newer (greater event_count) than the
+     * stored row, so a stale or replayed version never overwrites a newer one. The rows' keys must be
+     * distinct, and at most {@link #ROWS_PER_UPSERT} of them.
      *
-     * @return per row, 1 when it was written, 0 when a newer or equal version was already stored
+     * @return how many rows were written; the others were stale (a newer or equal version was already stored)
      */
-    @SqlBatch("""
-            INSERT INTO usage_rollups (billing_account_id, feature_code, window_size, window_start, window_end, event_count,
-                                       quantity_sum, latest_value, latest_value_type, latest_event_time, latest_event_id,
-                                       min_value, max_value, first_event_time, last_event_time, updated_at)
-            VALUES (:billingAccountId, :featureCode, :windowSize, :windowStart, :windowEnd, :eventCount,
-                    :quantitySum, :latestValue, :latestValueType, :latestEventTime, :latestEventId,
-                    :minValue, :maxValue, :firstEventTime, :lastEventTime, :updatedAt)
-            ON CONFLICT (billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
-                window_end = EXCLUDED.window_end,
-                event_count = EXCLUDED.event_count,
-                quantity_sum = EXCLUDED.quantity_sum,
-                latest_value = EXCLUDED.latest_value,
-                latest_value_type = EXCLUDED.latest_value_type,
-                latest_event_time = EXCLUDED.latest_event_time,
-                latest_event_id = EXCLUDED.latest_event_id,
-                min_value = EXCLUDED.min_value,
-                max_value = EXCLUDED.max_value,
-                first_event_time = EXCLUDED.first_event_time,
-                last_event_time = EXCLUDED.last_event_time,
-                updated_at = EXCLUDED.updated_at,
-                stored_at = now()
-            WHERE usage_rollups.event_count < EXCLUDED.event_count
+    @SqlQuery("""
+            WITH written AS (
+                INSERT INTO usage_rollups (billing_account_id, feature_code, window_size, window_start, window_end, event_count,
+                                           quantity_sum, latest_value, latest_value_type, latest_event_time, latest_event_id,
+                                           min_value, max_value, first_event_time, last_event_time, updated_at)
+                VALUES <rows>
+                ON CONFLICT (billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
+                    window_end = EXCLUDED.window_end,
+                    event_count = EXCLUDED.event_count,
+                    quantity_sum = EXCLUDED.quantity_sum,
+                    latest_value = EXCLUDED.latest_value,
+                    latest_value_type = EXCLUDED.latest_value_type,
+                    latest_event_time = EXCLUDED.latest_event_time,
+                    latest_event_id = EXCLUDED.latest_event_id,
+                    min_value = EXCLUDED.min_value,
+                    max_value = EXCLUDED.max_value,
+                    first_event_time = EXCLUDED.first_event_time,
+                    last_event_time = EXCLUDED.last_event_time,
+                    updated_at = EXCLUDED.updated_at,
+                    stored_at = now()
+                WHERE usage_rollups.event_count < EXCLUDED.event_count
+                RETURNING 1)
+            SELECT count(*) FROM written
             """)
-    int[] upsertRollups(@BindMethods Collection<RollupRow> rows);
+    int upsertRollups(@BindMethodsList(value = "rows", methodNames = {"billingAccountId", "featureCode", "windowSize", "windowStart",
+            "windowEnd", "eventCount", "quantitySum", "latestValue", "latestValueType", "latestEventTime", "latestEventId", "minValue",
+            "maxValue", "firstEventTime", "lastEventTime", "updatedAt"}) Collection<RollupRow> rows);
 
     @SqlBatch("""
             INSERT INTO sink_rejected_records (topic, partition, record_offset, reason, detail, record_key, record_value)

@@ -1,7 +1,9 @@
 package dev.metering.sink.store;
 
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
@@ -36,8 +38,12 @@ public final class RollupStore {
     public WriteResult write(Batch batch, Map<TopicPartition, Long> expectedOffsets) {
         WriteResult result = driverFailuresAsDatabaseFailures(() -> jdbi.inTransaction(handle -> {
             RollupDao dao = handle.attach(RollupDao.class);
-            int[] written = batch.rows().isEmpty() ? new int[0] : dao.upsertRollups(batch.rows());
-            int upserted = Arrays.stream(written).sum();
+            List<RollupRow> batchRows = batch.rows();
+            List<RollupRow> rows = newestPerKey(batchRows);
+            int upserted = 0;
+            for (int from = 0; from < rows.size(); from += RollupDao.ROWS_PER_UPSERT) {
+                upserted += dao.upsertRollups(rows.subList(from, Math.min(rows.size(), from + RollupDao.ROWS_PER_UPSERT)));
+            }
             if (!batch.rejected().isEmpty()) {
                 dao.insertRejected(batch.rejected());
             }
@@ -49,10 +55,22 @@ public final class RollupStore {
                     throw new OffsetConflictException(partition, expected);
                 }
             }
-            return new WriteResult(upserted, written.length - upserted, batch.rejected().size());
+            return new WriteResult(upserted, batchRows.size() - upserted, batch.rejected().size());
         }));
         hooks.afterCommit(batch);
         return result;
+    }
+
+    /**
+     * One row per key, the newest (greatest event_count): one statement may not update a row twice. Batches hold one
+     * version per key and partition already; a key in two partitions only happens when the topic was repartitioned.
+     */
+    private static List<RollupRow> newestPerKey(List<RollupRow> rows) {
+        Map<RollupRow.Key, RollupRow> newest = new LinkedHashMap<>();
+        for (RollupRow row : rows) {
+            newest.merge(row.key(), row, (a, b) -> b.eventCount() > a.eventCount() ? b : a);
+        }
+        return newest.size() == rows.size() ? rows : new ArrayList<>(newest.values());
     }
 
     /** The stored next offsets of the topic's partitions for this consumer group (partition number to offset). */
