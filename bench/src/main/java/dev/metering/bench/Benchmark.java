@@ -71,28 +71,28 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--output", description = "Directory for results.json, results.md and timeline.svg (default: bench-results/<time>).")
     Path output;
 
-    @Option(names = "--concurrency", description = "Closed-loop HTTP clients (default: 32, quick 16).")
+    @Option(names = "--concurrency", description = "Closed-loop HTTP clients (default: 32, quick 8).")
     Integer concurrency;
 
-    @Option(names = "--phase-seconds", description = "Measured seconds per HTTP ingest phase (default: 30, quick 6).")
+    @Option(names = "--phase-seconds", description = "Measured seconds per HTTP ingest phase (default: 30, quick 3).")
     Integer phaseSeconds;
 
-    @Option(names = "--warmup-seconds", description = "Unmeasured seconds before each HTTP ingest phase (default: 5, quick 2).")
+    @Option(names = "--warmup-seconds", description = "Unmeasured seconds before each HTTP ingest phase (default: 5, quick 1).")
     Integer warmupSeconds;
 
-    @Option(names = "--events", description = "Events sent end to end and into the naive baseline (default: 500000, quick 30000).")
+    @Option(names = "--events", description = "Events sent end to end and into the naive baseline (default: 500000, quick 20000).")
     Long endToEndEvents;
 
-    @Option(names = "--drain-events", description = "Events pre-filled for the aggregator to drain (default: 5000000, quick 150000).")
+    @Option(names = "--drain-events", description = "Events pre-filled for the aggregator to drain (default: 5000000, quick 60000).")
     Long drainEvents;
 
     @Option(names = "--freshness-rate", description = "Events per second sent while measuring freshness (default: 2000, quick 1000).")
     Integer freshnessRate;
 
-    @Option(names = "--freshness-seconds", description = "Seconds of steady load while measuring freshness (default: 60, quick 12).")
+    @Option(names = "--freshness-seconds", description = "Seconds of steady load while measuring freshness (default: 60, quick 10).")
     Integer freshnessSeconds;
 
-    @Option(names = "--reference-records", description = "Records ProducerPerformance sends at full speed (default: 2000000, quick 300000).")
+    @Option(names = "--reference-records", description = "Records ProducerPerformance sends at full speed (default: 2000000, quick 200000).")
     Long referenceRecords;
 
     @Option(names = "--partitions", defaultValue = "3", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
@@ -133,10 +133,10 @@ public final class Benchmark implements Callable<Integer> {
 
     Settings settings() {
         return new Settings(quick ? "quick" : "full",
-                pick(concurrency, 32, 16), pick(phaseSeconds, 30, 6), pick(warmupSeconds, 5, 2),
-                pick(endToEndEvents, 500_000L, 30_000L), pick(drainEvents, 5_000_000L, 150_000L),
-                pick(freshnessRate, 2000, 1000), pick(freshnessSeconds, 60, 12), 10,
-                pick(referenceRecords, 2_000_000L, 300_000L), partitions, accounts, features);
+                pick(concurrency, 32, 8), pick(phaseSeconds, 30, 3), pick(warmupSeconds, 5, 1),
+                pick(endToEndEvents, 500_000L, 20_000L), pick(drainEvents, 5_000_000L, 60_000L),
+                pick(freshnessRate, 2000, 1000), pick(freshnessSeconds, 60, 10), 10,
+                pick(referenceRecords, 2_000_000L, 200_000L), partitions, accounts, features);
     }
 
     private <T> T pick(T given, T full, T small) {
