@@ -10,7 +10,6 @@ import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.BatchHooks;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.OffsetConflictException;
-import dev.metering.sink.store.RollupDao;
 import dev.metering.sink.store.RollupRow;
 import dev.metering.sink.store.RollupStore;
 import java.math.BigDecimal;
@@ -112,8 +111,8 @@ class DatabaseIT {
     }
 
     @Test
-    void aBatchLargerThanOneStatementWritesEveryNewerRowAndCountsTheStaleOnes() {
-        int rows = RollupDao.ROWS_PER_UPSERT * 2 + 7;
+    void aLargeBatchWritesEveryNewerRowAndCountsTheStaleOnes() {
+        int rows = 2507;
         Rollup[] first = new Rollup[rows];
         for (int i = 0; i < rows; i++) {
             first[i] = Rollups.delta("bulk-" + i, "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 2, "2");

@@ -5,7 +5,6 @@ import java.util.List;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
-import org.jdbi.v3.sqlobject.customizer.BindMethodsList;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -13,14 +12,11 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 /** The sink's SQL. */
 public interface RollupDao {
 
-    /** Rows per upsert statement: 16 parameters each, well under PostgreSQL's 65,535 parameters per statement. */
-    int ROWS_PER_UPSERT = 1000;
-
     /**
-     * Inserts or updates rollups in one statement (a multi-row VALUES: one round trip and one execution
-     * instead of one per row). An update applies only when it is newer (greater event_count) than the
-     * stored row, so a stale or replayed version never overwrites a newer one. The rows' keys must be
-     * distinct, and at most {@link #ROWS_PER_UPSERT} of them.
+     * Inserts or updates rollups in one statement whose text never changes (the rows come as one array per column),
+     * so PostgreSQL and the driver prepare it once: one round trip and one execution per batch instead of one per row.
+     * An update applies only when it is newer (greater event_count) than the stored row, so a stale or replayed
+     * version never overwrites a newer one. The rows' keys must be distinct.
      *
      * @return how many rows were written; the others were stale (a newer or equal version was already stored)
      */
@@ -29,7 +25,12 @@ public interface RollupDao {
                 INSERT INTO usage_rollups (billing_account_id, feature_code, window_size, window_start, window_end, event_count,
                                            quantity_sum, latest_value, latest_value_type, latest_event_time, latest_event_id,
                                            min_value, max_value, first_event_time, last_event_time, updated_at)
-                VALUES <rows>
+                SELECT * FROM unnest(:billingAccountIds, :featureCodes, :windowSizes, CAST(:windowStarts AS timestamptz[]),
+                                     CAST(:windowEnds AS timestamptz[]), CAST(:eventCounts AS bigint[]), CAST(:quantitySums AS numeric[]),
+                                     CAST(:latestValues AS numeric[]), :latestValueTypes, CAST(:latestEventTimes AS timestamptz[]),
+                                     :latestEventIds, CAST(:minValues AS numeric[]), CAST(:maxValues AS numeric[]),
+                                     CAST(:firstEventTimes AS timestamptz[]), CAST(:lastEventTimes AS timestamptz[]),
+                                     CAST(:updatedAts AS timestamptz[]))
                 ON CONFLICT (billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
                     window_end = EXCLUDED.window_end,
                     event_count = EXCLUDED.event_count,
@@ -48,9 +49,7 @@ public interface RollupDao {
                 RETURNING 1)
             SELECT count(*) FROM written
             """)
-    int upsertRollups(@BindMethodsList(value = "rows", methodNames = {"billingAccountId", "featureCode", "windowSize", "windowStart",
-            "windowEnd", "eventCount", "quantitySum", "latestValue", "latestValueType", "latestEventTime", "latestEventId", "minValue",
-            "maxValue", "firstEventTime", "lastEventTime", "updatedAt"}) Collection<RollupRow> rows);
+    int upsertRollups(@BindMethods RollupColumns columns);
 
     @SqlBatch("""
             INSERT INTO sink_rejected_records (topic, partition, record_offset, reason, detail, record_key, record_value)

@@ -40,10 +40,7 @@ public final class RollupStore {
             RollupDao dao = handle.attach(RollupDao.class);
             List<RollupRow> batchRows = batch.rows();
             List<RollupRow> rows = newestPerKey(batchRows);
-            int upserted = 0;
-            for (int from = 0; from < rows.size(); from += RollupDao.ROWS_PER_UPSERT) {
-                upserted += dao.upsertRollups(rows.subList(from, Math.min(rows.size(), from + RollupDao.ROWS_PER_UPSERT)));
-            }
+            int upserted = rows.isEmpty() ? 0 : dao.upsertRollups(RollupColumns.of(rows));
             if (!batch.rejected().isEmpty()) {
                 dao.insertRejected(batch.rejected());
             }

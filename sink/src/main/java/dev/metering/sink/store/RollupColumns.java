@@ -1,0 +1,53 @@
+package dev.metering.sink.store;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Rollup rows turned around, one array per column, for {@link RollupDao#upsertRollups}. Every value travels as
+ * text and is cast by PostgreSQL (numeric from the exact plain decimal, timestamptz from ISO-8601 UTC), so no
+ * value goes through a lossy type on the way.
+ */
+public record RollupColumns(String[] billingAccountIds, String[] featureCodes, String[] windowSizes, String[] windowStarts,
+                            String[] windowEnds, String[] eventCounts, String[] quantitySums, String[] latestValues,
+                            String[] latestValueTypes, String[] latestEventTimes, String[] latestEventIds, String[] minValues,
+                            String[] maxValues, String[] firstEventTimes, String[] lastEventTimes, String[] updatedAts) {
+
+    public static RollupColumns of(List<RollupRow> rows) {
+        return new RollupColumns(
+                column(rows, RollupRow::billingAccountId),
+                column(rows, RollupRow::featureCode),
+                column(rows, RollupRow::windowSize),
+                column(rows, row -> time(row.windowStart())),
+                column(rows, row -> time(row.windowEnd())),
+                column(rows, row -> Long.toString(row.eventCount())),
+                column(rows, row -> decimal(row.quantitySum())),
+                column(rows, row -> decimal(row.latestValue())),
+                column(rows, RollupRow::latestValueType),
+                column(rows, row -> time(row.latestEventTime())),
+                column(rows, RollupRow::latestEventId),
+                column(rows, row -> decimal(row.minValue())),
+                column(rows, row -> decimal(row.maxValue())),
+                column(rows, row -> time(row.firstEventTime())),
+                column(rows, row -> time(row.lastEventTime())),
+                column(rows, row -> time(row.updatedAt())));
+    }
+
+    private static String[] column(List<RollupRow> rows, Function<RollupRow, String> value) {
+        String[] column = new String[rows.size()];
+        for (int i = 0; i < column.length; i++) {
+            column[i] = value.apply(rows.get(i));
+        }
+        return column;
+    }
+
+    private static String decimal(BigDecimal value) {
+        return value.toPlainString();
+    }
+
+    private static String time(Instant instant) {
+        return instant.toString();
+    }
+}
