@@ -16,7 +16,6 @@ import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -123,10 +122,6 @@ public final class AggregatorService implements AutoCloseable {
         // ever, the record is logged and skipped instead of stopping the application.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
-        // The first send of each transaction meets CONCURRENT_TRANSACTIONS while the broker still writes the previous
-        // commit's markers; with the default 100 ms backoff every commit interval lost that long waiting. The backoff
-        // still grows exponentially (retry.backoff.max.ms) when an error persists.
-        props.put(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MS_CONFIG), 5);
         // Kafka Streams normally stays in the group on close, so a restarted or replacement instance waits a whole
         // session timeout (45 s) before it gets the partitions. Leaving makes restarts and scale-downs prompt.
         props.put(StreamsConfig.consumerPrefix("internal.leave.group.on.close"), true);

@@ -49,7 +49,7 @@ public final class MarkdownReport {
                         .append(" | ").append(number(figure.value())).append(' ').append(figure.unit())
                         .append(" | ").append(figure.reference() == null ? "–" : figure.reference())
                         .append(" | ").append(figure.referenceValue() == null ? "–" : number(figure.referenceValue()) + " " + figure.unit())
-                        .append(" | ").append(figure.ratio() == null ? "–" : String.format(Locale.ROOT, "%.2f×", figure.ratio()))
+                        .append(" | ").append(figure.ratio() == null ? "–" : ratio(figure.ratio()))
                         .append(" |\n");
             }
             md.append('\n');
@@ -61,6 +61,12 @@ public final class MarkdownReport {
 
     private static void row(StringBuilder md, String name, String value) {
         md.append("| ").append(name).append(" | ").append(value.replace("|", "\\|")).append(" |\n");
+    }
+
+    /** Two decimals, or two significant digits below 0.1, so a ratio of 0.003 does not show as 0.00. */
+    static String ratio(double ratio) {
+        return ratio >= 0.1 || ratio == 0 ? String.format(Locale.ROOT, "%.2f×", ratio) : new java.math.BigDecimal(ratio)
+                .round(new java.math.MathContext(2)).toPlainString() + "×";
     }
 
     static String number(double value) {
