@@ -35,6 +35,16 @@ class BatchTest {
     }
 
     @Test
+    void aWindowInTwoPartitionsIsWrittenOnceInItsNewerVersion() {
+        Batch batch = new Batch.Builder()
+                .add(P0, 10, row("a", 4, "8"))
+                .add(P1, 3, row("a", 2, "4"))
+                .build();
+        assertThat(batch.rows()).extracting(RollupRow::billingAccountId, RollupRow::eventCount)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("a", 4L));
+    }
+
+    @Test
     void resumesAtTheConsumerPositionPastTransactionMarkers() {
         Batch batch = new Batch.Builder().add(P0, 10, row("a", 1, "1")).build();
         assertThat(batch.resumingAt(Map.of(P0, 12L)).nextOffsets()).isEqualTo(Map.of(P0, 12L));

@@ -1,5 +1,7 @@
 package dev.metering.bench.report;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,8 +67,8 @@ public final class MarkdownReport {
 
     /** Two decimals, or two significant digits below 0.1, so a ratio of 0.003 does not show as 0.00. */
     static String ratio(double ratio) {
-        return ratio >= 0.1 || ratio == 0 ? String.format(Locale.ROOT, "%.2f×", ratio) : new java.math.BigDecimal(ratio)
-                .round(new java.math.MathContext(2)).toPlainString() + "×";
+        return ratio >= 0.1 || ratio == 0 ? String.format(Locale.ROOT, "%.2f×", ratio) : new BigDecimal(ratio)
+                .round(new MathContext(2)).toPlainString() + "×";
     }
 
     static String number(double value) {

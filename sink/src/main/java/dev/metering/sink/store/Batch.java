@@ -35,10 +35,14 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
         return partitions.isEmpty();
     }
 
+    /**
+     * The newest version of every window in the batch. A window is in one partition only, unless the topic was
+     * repartitioned; then the newer version of the two is kept, since one statement may not write a row twice.
+     */
     public List<RollupRow> rows() {
-        List<RollupRow> rows = new ArrayList<>();
-        partitions.values().forEach(p -> rows.addAll(p.rows().values()));
-        return rows;
+        Map<RollupRow.Key, RollupRow> rows = new LinkedHashMap<>();
+        partitions.values().forEach(p -> p.rows().forEach((key, row) -> rows.merge(key, row, RollupRow::newer)));
+        return new ArrayList<>(rows.values());
     }
 
     public List<RejectedRecord> rejected() {
@@ -87,9 +91,7 @@ public record Batch(Map<TopicPartition, PartitionBatch> partitions) {
         private final Map<TopicPartition, Integer> records = new LinkedHashMap<>();
 
         public Builder add(TopicPartition partition, long offset, RollupRow row) {
-            // Keep the newest version of a window: event_count grows with every update; on a tie the later record wins.
-            rows.computeIfAbsent(partition, p -> new LinkedHashMap<>())
-                    .merge(row.key(), row, (kept, candidate) -> candidate.eventCount() >= kept.eventCount() ? candidate : kept);
+            rows.computeIfAbsent(partition, p -> new LinkedHashMap<>()).merge(row.key(), row, RollupRow::newer);
             return advance(partition, offset);
         }
 

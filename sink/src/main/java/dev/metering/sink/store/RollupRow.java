@@ -43,6 +43,14 @@ public record RollupRow(
                 rollup.getUpdatedAt());
     }
 
+    /**
+     * The newer of two versions of the same window: event_count grows with every update; on a tie the candidate
+     * (the one read later) wins.
+     */
+    public static RollupRow newer(RollupRow kept, RollupRow candidate) {
+        return candidate.eventCount() >= kept.eventCount() ? candidate : kept;
+    }
+
     /** The primary key of the row. */
     public Key key() {
         return new Key(billingAccountId, featureCode, windowSize, windowStart);

@@ -1,8 +1,6 @@
 package dev.metering.sink.store;
 
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,8 +36,7 @@ public final class RollupStore {
     public WriteResult write(Batch batch, Map<TopicPartition, Long> expectedOffsets) {
         WriteResult result = driverFailuresAsDatabaseFailures(() -> jdbi.inTransaction(handle -> {
             RollupDao dao = handle.attach(RollupDao.class);
-            List<RollupRow> batchRows = batch.rows();
-            List<RollupRow> rows = newestPerKey(batchRows);
+            List<RollupRow> rows = batch.rows();
             int upserted = rows.isEmpty() ? 0 : dao.upsertRollups(RollupColumns.of(rows));
             if (!batch.rejected().isEmpty()) {
                 dao.insertRejected(batch.rejected());
@@ -52,22 +49,10 @@ public final class RollupStore {
                     throw new OffsetConflictException(partition, expected);
                 }
             }
-            return new WriteResult(upserted, batchRows.size() - upserted, batch.rejected().size());
+            return new WriteResult(upserted, rows.size() - upserted, batch.rejected().size());
         }));
         hooks.afterCommit(batch);
         return result;
-    }
-
-    /**
-     * One row per key, the newest (greatest event_count): one statement may not update a row twice. Batches hold one
-     * version per key and partition already; a key in two partitions only happens when the topic was repartitioned.
-     */
-    private static List<RollupRow> newestPerKey(List<RollupRow> rows) {
-        Map<RollupRow.Key, RollupRow> newest = new LinkedHashMap<>();
-        for (RollupRow row : rows) {
-            newest.merge(row.key(), row, (a, b) -> b.eventCount() > a.eventCount() ? b : a);
-        }
-        return newest.size() == rows.size() ? rows : new ArrayList<>(newest.values());
     }
 
     /** The stored next offsets of the topic's partitions for this consumer group (partition number to offset). */
