@@ -13,6 +13,14 @@ public final class Quantities {
     public static final int SCALE = 12;
     public static final int MAX_INTEGER_DIGITS = PRECISION - SCALE;
     public static final BigDecimal ZERO = BigDecimal.ZERO.setScale(SCALE);
+    /**
+     * Rollup sums (quantity_sum, billable_quantity) have 12 more integer digits than an event: 10^12 events of
+     * the largest quantity fit, so no sequence of valid events overflows a window.
+     */
+    public static final int SUM_PRECISION = 50;
+    public static final int MAX_SUM_INTEGER_DIGITS = SUM_PRECISION - SCALE;
+    /** A decimal as text: ASCII digits, optional minus, fraction and exponent (JSON's number grammar, leading zeros allowed). */
+    private static final java.util.regex.Pattern DECIMAL_TEXT = java.util.regex.Pattern.compile("-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
 
     private Quantities() {
     }
@@ -34,19 +42,36 @@ public final class Quantities {
         return value.setScale(SCALE, RoundingMode.UNNECESSARY);
     }
 
+    /** A rollup sum at the schema's scale, within {@link #SUM_PRECISION} digits. */
+    public static BigDecimal exactSum(BigDecimal value) {
+        BigDecimal stripped = value.stripTrailingZeros();
+        if (stripped.scale() > SCALE) {
+            throw new IllegalArgumentException("has more than " + SCALE + " digits after the decimal point");
+        }
+        if (stripped.precision() - stripped.scale() > MAX_SUM_INTEGER_DIGITS) {
+            throw new IllegalArgumentException("has more than " + MAX_SUM_INTEGER_DIGITS + " digits before the decimal point");
+        }
+        return value.setScale(SCALE, RoundingMode.UNNECESSARY);
+    }
+
     /**
-     * Parses a decimal string (plain or scientific notation, as JSON allows) exactly.
+     * Parses a decimal string exactly: ASCII digits with an optional leading minus, fraction and exponent, as
+     * JSON writes numbers ({@code 12}, {@code 12.5}, {@code 1e3}). No sign {@code +}, no white space, no
+     * {@code 1.} or {@code .5}, no other digits than 0-9.
      *
      * @throws IllegalArgumentException for NaN, Infinity, empty or malformed text, or a value out of range
      */
     public static BigDecimal parse(String text) {
-        if (text == null || text.isBlank()) {
+        if (text == null || text.isEmpty()) {
             throw new IllegalArgumentException("is empty");
         }
-        String trimmed = text.strip();
-        if (trimmed.length() > 100) {
+        if (text.length() > 100) {
             throw new IllegalArgumentException("is not a decimal number of at most " + PRECISION + " digits");
         }
+        if (!DECIMAL_TEXT.matcher(text).matches()) {
+            throw new IllegalArgumentException("is not a decimal number (ASCII digits, like 12 or 12.5): '" + abbreviate(text) + "'");
+        }
+        String trimmed = text;
         BigDecimal parsed;
         try {
             parsed = new BigDecimal(trimmed);

@@ -21,6 +21,23 @@ class QuantitiesTest {
         assertThatThrownBy(() -> Quantities.parse("1e999999999")).hasMessageContaining("digits before");
         assertThatThrownBy(() -> Quantities.parse("NaN")).hasMessageContaining("not a decimal");
         assertThatThrownBy(() -> Quantities.parse("Infinity")).hasMessageContaining("not a decimal");
-        assertThatThrownBy(() -> Quantities.parse(" ")).hasMessageContaining("empty");
+        assertThatThrownBy(() -> Quantities.parse("")).hasMessageContaining("empty");
+    }
+
+    @Test
+    void acceptsOnlyAsciiDecimalsAsDocumented() {
+        for (String bad : new String[] {" ", " 1", "1 ", "+1", "1.", ".5", "\u0663", "\uFF11", "1,5", "0x10", "1e", "--1"}) {
+            assertThatThrownBy(() -> Quantities.parse(bad)).as("'%s'", bad).hasMessageContaining("not a decimal");
+        }
+        assertThat(Quantities.parse("007")).isEqualByComparingTo("7");
+        assertThat(Quantities.parse("-1.5E-3")).isEqualByComparingTo("-0.0015");
+    }
+
+    @Test
+    void sumsHaveTwelveMoreIntegerDigitsThanEvents() {
+        BigDecimal largest = Quantities.parse("99999999999999999999999999.999999999999");
+        BigDecimal trillionOfThem = largest.multiply(BigDecimal.TEN.pow(12));
+        assertThat(Quantities.exactSum(trillionOfThem)).isEqualByComparingTo(trillionOfThem);
+        assertThatThrownBy(() -> Quantities.exactSum(trillionOfThem.multiply(BigDecimal.TEN))).hasMessageContaining("38 digits before");
     }
 }

@@ -64,14 +64,15 @@ class WireFormatTest {
     @Test
     void rollupKeyBytesMatchTheSpec() {
         FixedIdRegistry registry = new FixedIdRegistry(42);
-        RollupKey key = new RollupKey("acct-1", "api", WindowSize.DAY, NEW_YEAR_2026);
+        RollupKey key = new RollupKey("org-a", "acct-1", "api", WindowSize.HOUR, NEW_YEAR_2026);
 
         byte[] bytes = new AvroSerializer<RollupKey>(registry, true).serialize("usage-rollups", key);
 
         String expected = "00" + "0000002a"      // magic byte, schema id 42
+                + "0a" + "6f72672d61"            // "org-a": length 5 zig-zagged = 10
                 + "0c" + "616363742d31"          // "acct-1": length 6 zig-zagged = 12
                 + "06" + "617069"                // "api"
-                + "02"                           // enum DAY = index 1
+                + "00"                           // enum HOUR = index 0
                 + "80a0d5edee66";                // 1767225600000 ms, zig-zag varint
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
         assertThat(new AvroDeserializer<>(RollupKey.class, registry).deserialize("usage-rollups", bytes)).isEqualTo(key);
@@ -95,7 +96,8 @@ class WireFormatTest {
                 + "c08394f1ee66"                 // received_at 2026-01-01T01:01:00Z
                 + "00" + "00" + "00" + "00"      // usage_type, user_id, project_id, description: null
                 + "02" + "02" + "026b" + "0276" + "00" // metadata: branch 1, one entry k=v, end of blocks
-                + "02" + "0a" + "6b696e6465";   // origin: branch 1, "kinde"
+                + "02" + "0a" + "6b696e6465"    // origin: branch 1, "kinde"
+                + "00";                          // id_space NATIVE = index 0
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
     }
 
@@ -147,6 +149,8 @@ class WireFormatTest {
         assertThat(read.getEventTime()).isEqualTo(NEW_YEAR_2026);
         assertThat(read.getMetadata()).as("field added later takes its default").isNull();
         assertThat(read.getOrigin()).isNull();
+        assertThat(read.getOrgId()).as("old producers' events belong to the default tenant").isNull();
+        assertThat(read.getIdSpace()).as("and to the native id space").isEqualTo(dev.metering.avro.IdSpace.NATIVE);
     }
 
     @Test
