@@ -9,6 +9,7 @@ import dev.metering.bench.load.ApiRequests.Api;
 import dev.metering.bench.load.ClosedLoop;
 import dev.metering.bench.load.Workload;
 import dev.metering.bench.pipeline.AggregatorDrain;
+import dev.metering.bench.pipeline.AnalystQueries;
 import dev.metering.bench.pipeline.BenchPipeline;
 import dev.metering.bench.pipeline.Freshness;
 import dev.metering.bench.pipeline.PipelineWatch;
@@ -90,7 +91,7 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--drain-events", description = "Events pre-filled for the aggregator to drain (default: 5000000, quick 40000).")
     Long drainEvents;
 
-    @Option(names = "--freshness-rate", description = "Events per second sent while measuring freshness (default: 2000, quick 1000).")
+    @Option(names = "--freshness-rate", description = "Events per second sent while measuring freshness, skewed traffic (default: 5000, quick 1000).")
     Integer freshnessRate;
 
     @Option(names = "--freshness-seconds", description = "Seconds of steady load while measuring freshness (default: 60, quick 8).")
@@ -111,7 +112,7 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--database-url", description = "Benchmark against this PostgreSQL server (JDBC URL; a fresh database is created and dropped) instead of an embedded one.")
     String databaseUrl;
 
-    @Option(names = "--phases", split = ",", defaultValue = "reference,ingest,e2e,freshness,drain",
+    @Option(names = "--phases", split = ",", defaultValue = "reference,ingest,e2e,freshness,drain,query",
             description = "Which parts to run, comma-separated (default: all): ${COMPLETION-CANDIDATES}. Figures whose reference was not run are reported without a ratio.")
     EnumSet<Phase> phases;
 
@@ -139,7 +140,7 @@ public final class Benchmark implements Callable<Integer> {
         return new Settings(quick ? "quick" : "full", pick(pipelineWarmupSeconds, 20, 3),
                 pick(concurrency, 32, 4), pick(phaseSeconds, 30, 2), pick(warmupSeconds, 5, 1),
                 pick(endToEndEvents, 500_000L, 15_000L), pick(drainEvents, 5_000_000L, 40_000L),
-                pick(freshnessRate, 2000, 1000), pick(freshnessSeconds, 60, 8), 10,
+                pick(freshnessRate, 5000, 1000), pick(freshnessSeconds, 60, 8), 10,
                 pick(referenceRecords, 2_000_000L, 150_000L), partitions, accounts, features);
     }
 
@@ -171,13 +172,18 @@ public final class Benchmark implements Callable<Integer> {
                 measureIngest(run);
             }
             if (phases.contains(Phase.e2e)) {
-                measureEndToEnd(run);
+                for (Workload.Traffic traffic : Workload.Traffic.values()) {
+                    measureEndToEnd(run, traffic);
+                }
             }
             if (phases.contains(Phase.freshness)) {
                 measureFreshness(run);
             }
             if (phases.contains(Phase.drain)) {
                 measureDrain(run);
+            }
+            if (phases.contains(Phase.query)) {
+                measureQueries(run);
             }
         }
 
@@ -193,7 +199,7 @@ public final class Benchmark implements Callable<Integer> {
     }
 
     /** The parts of a run, in the order they run; {@code --phases} picks some. */
-    enum Phase { reference, ingest, e2e, freshness, drain }
+    enum Phase { reference, ingest, e2e, freshness, drain, query }
 
     /** One run's pipeline and what it has measured so far. */
     private record Run(Settings settings, BenchPipeline pipeline, PipelineWatch watch, HttpClient http, ApiRequests requests,
@@ -206,7 +212,11 @@ public final class Benchmark implements Callable<Integer> {
         }
 
         Workload workload(String name) {
-            return new Workload(id + "-" + name, settings.accounts(), settings.features(), workloadBase);
+            return workload(name, Workload.Traffic.UNIFORM);
+        }
+
+        Workload workload(String name, Workload.Traffic traffic) {
+            return new Workload(id + "-" + name, settings.accounts(), settings.features(), workloadBase, traffic);
         }
 
         /** A figure next to the named reference, or alone when that reference was not measured in this run. */
@@ -301,16 +311,20 @@ public final class Benchmark implements Callable<Integer> {
         }
     }
 
-    /** End to end (HTTP batches to rows in usage_hourly) against the naive baseline, on the same events. */
-    private void measureEndToEnd(Run run) throws InterruptedException {
+    /**
+     * End to end (HTTP batches to rows in usage_hourly) against the naive baseline, on the same events, for one
+     * traffic shape.
+     */
+    private void measureEndToEnd(Run run, Workload.Traffic traffic) throws InterruptedException {
         Settings settings = run.settings();
         run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
-        Workload endToEnd = run.workload("e2e");
+        String shape = traffic.name().toLowerCase(Locale.ROOT);
+        Workload endToEnd = run.workload("e2e-" + shape, traffic);
         int batch = 1000;
         long endToEndRequests = (settings.endToEndEvents() + batch - 1) / batch;
         long endToEndEventCount = endToEndRequests * batch;
-        String endToEndPhase = "end to end";
-        progress.phase("End to end: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
+        String endToEndPhase = "end to end, " + shape;
+        progress.phase("End to end, " + shape + " traffic: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
                 + " events in batches of 1000 until all are in usage_hourly");
         long endToEndStart = System.nanoTime();
         ClosedLoop.Result sent = new ClosedLoop(run.http(), timeline, progress).run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch,
@@ -322,7 +336,7 @@ public final class Benchmark implements Callable<Integer> {
         progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
                 endToEndPhase, endToEndRate, endToEndEventCount, endToEndSeconds, sent.seconds());
 
-        String naivePhase = "naive upsert per event";
+        String naivePhase = "naive upsert per event, " + shape;
         progress.phase("Naive baseline: the same " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
                 + " events, one INSERT … ON CONFLICT DO UPDATE each, " + settings.concurrency() + " connections");
         BenchPipeline pipeline = run.pipeline();
@@ -336,9 +350,10 @@ public final class Benchmark implements Callable<Integer> {
         run.phases().put(endToEndPhase, Map.of("events", endToEndEventCount, "seconds", endToEndSeconds, "eventsPerSecond", endToEndRate,
                 "apiSeconds", sent.seconds(), "retriedRequests", sent.retriedErrors(), "quantity", expected));
         run.phases().put(naivePhase, naive);
-        run.references().put(NAIVE, new Reference("naive INSERT … ON CONFLICT per event, " + settings.concurrency() + " connections",
-                naive.eventsPerSecond(), Double.NaN, Double.NaN, Double.NaN));
-        run.figure("End to end (HTTP → usage_hourly)", "batch of 1000, until all rows are visible", endToEndRate, "events/s", NAIVE, Reference::rate);
+        run.references().put(NAIVE + " " + shape, new Reference("naive INSERT … ON CONFLICT per event, " + settings.concurrency()
+                + " connections, same " + shape + " events", naive.eventsPerSecond(), Double.NaN, Double.NaN, Double.NaN));
+        run.figure("End to end (HTTP → usage_hourly)", shape + " traffic, batch of 1000, until all rows are visible", endToEndRate, "events/s",
+                NAIVE + " " + shape, Reference::rate);
     }
 
     /** Freshness at a steady rate. */
@@ -349,10 +364,10 @@ public final class Benchmark implements Callable<Integer> {
         progress.phase("Freshness: " + settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for "
                 + settings.freshnessSeconds() + " s; time from 2xx to the row in usage_hourly");
         Freshness.Result freshness = new Freshness(run.http(), run.requests(), run.watch(), timeline, progress).run(freshnessPhase,
-                run.workload("fresh-load"), run.id() + "-probe", settings.freshnessRate(), settings.freshnessBatch(),
+                run.workload("fresh-load", Workload.Traffic.SKEWED), run.id() + "-probe", settings.freshnessRate(), settings.freshnessBatch(),
                 Duration.ofSeconds(settings.freshnessSeconds()));
         run.phases().put(freshnessPhase, freshness);
-        String freshnessGroup = "Freshness at " + settings.freshnessRate() + " events/s (2xx → row in usage_hourly)";
+        String freshnessGroup = "Freshness at " + settings.freshnessRate() + " events/s, skewed traffic (2xx → row in usage_hourly)";
         run.figure(freshnessGroup, "freshness p50", freshness.p50Millis(), "ms", PRODUCER_STEADY, Reference::p50Millis);
         run.figure(freshnessGroup, "freshness p99", freshness.p99Millis(), "ms", PRODUCER_STEADY, Reference::p99Millis);
     }
@@ -376,6 +391,28 @@ public final class Benchmark implements Callable<Integer> {
         String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
         run.figure(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s", CONSUMER, Reference::rate);
         run.figure(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s", CONSUMER, Reference::rate);
+    }
+
+    /**
+     * The README's analyst queries on the data the run produced, for the busiest account of the skewed workload
+     * (the most rows). Not compared with anything: they must stay interactive (well under a second).
+     */
+    private void measureQueries(Run run) throws InterruptedException {
+        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        int runs = run.settings().mode().equals("quick") ? 20 : 100;
+        Workload skewed = run.workload("e2e-skewed", Workload.Traffic.SKEWED);
+        String account = skewed.account(0);
+        String feature = "feature-0";
+        progress.phase("Analyst queries of the README on this run's data, " + runs + " runs each (account " + account + ", " + feature + ")");
+        List<AnalystQueries.Timing> timings = new AnalystQueries(run.watch().jdbi()).time(dev.metering.schemas.rules.Tenants.DEFAULT,
+                account, feature, runs);
+        String group = "Analyst queries (README), " + runs + " runs each";
+        for (AnalystQueries.Timing timing : timings) {
+            progress.line("%s: p50 %.1f ms, p99 %.1f ms (%d rows)", timing.query(), timing.p50Millis(), timing.p99Millis(), timing.rows());
+            run.figure(group, timing.query() + ": p50", timing.p50Millis(), "ms", "none", reference -> Double.NaN);
+            run.figure(group, timing.query() + ": p99", timing.p99Millis(), "ms", "none", reference -> Double.NaN);
+        }
+        run.phases().put("analyst queries", timings);
     }
 
     private static List<Workload.Event> events(Workload workload, long requestIndex, int perRequest) {

@@ -1,0 +1,87 @@
+package dev.metering.bench.pipeline;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The README's four analyst queries (section "Querying usage"), timed on the data a run produced: whatever the
+ * pipeline's design, they must stay interactive. Same SQL as the README, with the account and tenant bound.
+ */
+public final class AnalystQueries {
+    /** p50 and p99 of one query over its repetitions, in milliseconds. */
+    public record Timing(String query, int runs, double p50Millis, double p99Millis, int rows) {
+    }
+
+    static final Map<String, String> QUERIES = new LinkedHashMap<>();
+
+    static {
+        QUERIES.put("month by feature, one account", """
+                SELECT feature_code, billable_quantity, latest_value_type, event_count, last_event_time
+                FROM usage_monthly
+                WHERE org_id = :org AND billing_account_id = :account
+                  AND month_start = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                ORDER BY feature_code""");
+        QUERIES.put("top 10 accounts by a feature, one day", """
+                SELECT billing_account_id, billable_quantity, event_count
+                FROM usage_daily
+                WHERE org_id = :org AND feature_code = :feature
+                  AND window_start = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                ORDER BY billable_quantity DESC
+                LIMIT 10""");
+        QUERIES.put("24-hour series, one account and feature", """
+                SELECT hour AS window_start, coalesce(u.billable_quantity, 0) AS quantity
+                FROM generate_series(date_trunc('hour', now() AT TIME ZONE 'UTC') - interval '23 hours',
+                                     date_trunc('hour', now() AT TIME ZONE 'UTC'), interval '1 hour') AS hours(hour_utc)
+                CROSS JOIN LATERAL (SELECT hour_utc AT TIME ZONE 'UTC' AS hour) AS h
+                LEFT JOIN usage_hourly u ON u.window_start = h.hour AND u.org_id = :org
+                      AND u.billing_account_id = :account AND u.feature_code = :feature
+                ORDER BY hour""");
+        QUERIES.put("bill lines of every account, one month", """
+                SELECT billing_account_id, feature_code, billable_quantity
+                FROM usage_monthly
+                WHERE org_id = :org AND month_start = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                ORDER BY billing_account_id, feature_code""");
+    }
+
+    private final Jdbi jdbi;
+
+    public AnalystQueries(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    /**
+     * Runs every query {@code runs} times (after two unmeasured runs), for the given tenant, account and feature.
+     * The "one day" and "one month" queries ask for the current UTC day and month, where the run's events are.
+     */
+    public List<Timing> time(String org, String account, String feature, int runs) {
+        List<Timing> timings = new ArrayList<>();
+        try (Handle handle = jdbi.open()) {
+            for (Map.Entry<String, String> query : QUERIES.entrySet()) {
+                int rows = 0;
+                double[] millis = new double[runs];
+                for (int i = -2; i < runs; i++) {
+                    long start = System.nanoTime();
+                    rows = handle.createQuery(query.getValue())
+                            .bindMap(Map.of("org", org, "account", account, "feature", feature))
+                            .mapToMap().list().size();
+                    if (i >= 0) {
+                        millis[i] = (System.nanoTime() - start) / 1e6;
+                    }
+                }
+                Arrays.sort(millis);
+                timings.add(new Timing(query.getKey(), runs, percentile(millis, 0.50), percentile(millis, 0.99), rows));
+            }
+        }
+        return timings;
+    }
+
+    private static double percentile(double[] sorted, double p) {
+        int index = (int) Math.ceil(p * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+}
