@@ -33,7 +33,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,18 +50,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 class GuaranteesIT {
     private static final int BATCHES = 24;
     private static final int BATCH_SIZE = 50;
-    private static Pipeline pipeline;
+    static Pipeline pipeline;
 
     @BeforeAll
     static void startPipeline() {
-        pipeline = new Pipeline();
-    }
-
-    @AfterAll
-    static void stopPipeline() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
+        pipeline = Pipeline.shared();
     }
 
     @Test
@@ -192,20 +184,32 @@ class GuaranteesIT {
         assertConverges(prefix, client.accepted());
     }
 
-    /** Waits until PostgreSQL holds exactly the recomputed rollups, then asserts it. */
-    private static void assertConverges(String prefix, List<UsageClient.Event> accepted) throws InterruptedException {
-        Map<String, Rollups.Figures> expected = Rollups.recompute(accepted);
+    /**
+     * Waits until PostgreSQL holds exactly the rollups recomputed from the log (hours, and days composed from them
+     * in usage_daily), then asserts it.
+     */
+    static void assertConverges(String prefix, List<UsageClient.Event> accepted) throws InterruptedException {
+        assertConvergesTo(prefix, accepted.stream().map(UsageClient.Event::identity).collect(java.util.stream.Collectors.toSet()));
+    }
+
+    static void assertConvergesTo(String prefix, Set<String> acknowledged) throws InterruptedException {
+        List<UsageEvent> log = Rollups.log(pipeline.kafka.bootstrapServers(), prefix);
+        Map<String, Rollups.Figures> expected = Rollups.recomputeHours(log, acknowledged);
+        Map<String, BigDecimal> expectedDays = Rollups.composeDays(expected, Rollups.hoursWithAbsolute(log, acknowledged));
+        assertThat(expected).as("the log holds the acknowledged events of %s", prefix).isNotEmpty();
         Map<String, Rollups.Figures> stored = Map.of();
         long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
         while (System.nanoTime() < deadline) {
-            stored = Rollups.stored(pipeline.postgres.dataSource(), prefix);
+            stored = Rollups.storedHours(pipeline.postgres.dataSource(), prefix);
             if (stored.equals(expected)) {
                 break;
             }
             Thread.sleep(500);
         }
-        assertThat(stored).as("rollups in PostgreSQL for %s vs. recomputation from %d accepted events", prefix, accepted.size())
+        assertThat(stored).as("hour rollups in PostgreSQL for %s vs. recomputation from %d acknowledged events", prefix, acknowledged.size())
                 .containsExactlyInAnyOrderEntriesOf(expected);
+        assertThat(Rollups.storedDays(pipeline.postgres.dataSource(), prefix)).as("usage_daily billable quantities composed from hours")
+                .containsExactlyInAnyOrderEntriesOf(expectedDays);
     }
 
     private static List<String> deadLetteredLate(String prefix, int expected) {
@@ -231,18 +235,30 @@ class GuaranteesIT {
         return ids;
     }
 
-    /** Events of ten accounts and three features, times spread over the last 30 hours, some ABSOLUTE. */
-    private static List<UsageClient.Event> batch(String prefix, Random random, int batchIndex) {
+    private static final String[] TENANTS = {null, "org-a", "org-b"};
+
+    /**
+     * Events of ten accounts and three features in three tenants that share account ids and event ids, times spread
+     * over the last 30 hours: "api" and "storage" DELTA, "seats" mixed ABSOLUTE and DELTA. Every fifth event is
+     * also sent, with the same account and id but another quantity, by another tenant: a different event.
+     */
+    static List<UsageClient.Event> batch(String prefix, Random random, int batchIndex) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         List<UsageClient.Event> events = new ArrayList<>();
-        for (int i = 0; i < BATCH_SIZE; i++) {
+        for (int i = 0; events.size() < BATCH_SIZE; i++) {
             String account = prefix + "-acct-" + random.nextInt(10);
-            boolean absolute = random.nextInt(5) == 0;
-            String feature = absolute ? "seats" : (random.nextBoolean() ? "api" : "storage");
+            int kind = random.nextInt(6);
+            String feature = kind < 2 ? "seats" : (random.nextBoolean() ? "api" : "storage");
+            boolean absolute = kind == 0;
             BigDecimal quantity = BigDecimal.valueOf(random.nextInt(100_000), 3);
             Instant eventTime = now.minusMillis((long) (random.nextDouble() * Duration.ofHours(30).toMillis()));
-            events.add(new UsageClient.Event("b" + batchIndex + "-e" + i, account, feature, quantity,
-                    absolute ? "ABSOLUTE" : "DELTA", eventTime));
+            int tenant = random.nextInt(TENANTS.length);
+            String id = "b" + batchIndex + "-e" + i;
+            events.add(new UsageClient.Event(TENANTS[tenant], id, account, feature, quantity, absolute ? "ABSOLUTE" : "DELTA", eventTime));
+            if (i % 5 == 0 && events.size() < BATCH_SIZE) {
+                events.add(new UsageClient.Event(TENANTS[(tenant + 1) % TENANTS.length], id, account, feature, quantity.add(BigDecimal.ONE),
+                        absolute ? "ABSOLUTE" : "DELTA", eventTime));
+            }
         }
         return events;
     }

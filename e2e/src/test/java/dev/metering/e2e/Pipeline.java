@@ -14,6 +14,14 @@ import java.util.Map;
  */
 final class Pipeline implements AutoCloseable {
     static final String API_KEY = "e2e-key";
+    /** Frontier users bound to one org each, as in issue 19's repro. */
+    static final String FRONTIER_CREDENTIALS = "alice:alice-pw:org-a,bob:bob-pw:org-b";
+    static final String KINDE_ISSUER = "https://e2e.kinde.test";
+    static final String KINDE_AUDIENCE = "e2e-metering";
+    /** Every Kinde token of the issuer acts for this org. */
+    static final String KINDE_ORG = "org-a";
+
+    final KindeTokens kindeTokens = new KindeTokens(KINDE_ISSUER, KINDE_AUDIENCE);
 
     final EmbeddedKafka kafka;
     final PostgresDatabase postgres;
@@ -36,7 +44,12 @@ final class Pipeline implements AutoCloseable {
         apiPort = FreePorts.pick();
         Map<String, String> ingestEnv = new HashMap<>(common);
         ingestEnv.put("INGEST_HTTP_PORT", String.valueOf(apiPort));
-        ingestEnv.put("INGEST_API_KEYS", "e2e:" + API_KEY);
+        ingestEnv.put("INGEST_API_KEYS", "e2e:" + API_KEY); // unbound: each event may name its org
+        ingestEnv.put("INGEST_FRONTIER_CREDENTIALS", FRONTIER_CREDENTIALS);
+        ingestEnv.put("KINDE_JWT_PUBLIC_KEY", kindeTokens.publicJwk());
+        ingestEnv.put("KINDE_JWT_ISSUER", KINDE_ISSUER);
+        ingestEnv.put("KINDE_JWT_AUDIENCE", KINDE_AUDIENCE);
+        ingestEnv.put("KINDE_ORG_ID", KINDE_ORG);
         ingestEnv.put("INGEST_RATE_LIMIT_PER_SECOND", "100000");
         ingestEnv.put("INGEST_RATE_LIMIT_BURST", "100000");
         ingestEnv.put("INGEST_DELIVERY_TIMEOUT", "5s");
@@ -59,6 +72,21 @@ final class Pipeline implements AutoCloseable {
         aggregator.start();
         sink.start();
         ingest.start();
+    }
+
+    private static Pipeline shared;
+
+    /**
+     * One pipeline for every test class of this module (starting one takes half a minute): started by the first
+     * class that asks, closed when the test JVM exits.
+     */
+    static synchronized Pipeline shared() {
+        if (shared == null) {
+            shared = new Pipeline();
+            Pipeline started = shared;
+            Runtime.getRuntime().addShutdownHook(new Thread(started::close, "e2e-pipeline-close"));
+        }
+        return shared;
     }
 
     String apiUrl() {

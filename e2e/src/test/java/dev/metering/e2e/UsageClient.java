@@ -23,7 +23,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * gets an answer. It records exactly the events the API said it accepted.
  */
 final class UsageClient {
-    record Event(String eventId, String account, String feature, BigDecimal quantity, String valueType, Instant eventTime) {
+    /** An event of the native API; {@code org} null = the default tenant. */
+    record Event(String org, String eventId, String account, String feature, BigDecimal quantity, String valueType, Instant eventTime) {
+        Event(String eventId, String account, String feature, BigDecimal quantity, String valueType, Instant eventTime) {
+            this(null, eventId, account, feature, quantity, valueType, eventTime);
+        }
+
+        /** Identity as the aggregator counts it (tenant, account, id space, id); the native API's id space. */
+        String identity() {
+            return Rollups.identity(org, account, "NATIVE", eventId);
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,7 +79,7 @@ final class UsageClient {
         JsonNode results = answer.path("results");
         for (int i = 0; i < batch.size(); i++) {
             if ("accepted".equals(results.path(i).path("status").asText())) {
-                accepted.put(batch.get(i).account() + "/" + batch.get(i).eventId(), batch.get(i));
+                accepted.put(batch.get(i).identity(), batch.get(i));
                 count++;
             } else {
                 throw new AssertionError("Event " + batch.get(i) + " refused: " + results.path(i));
@@ -88,7 +97,11 @@ final class UsageClient {
         ObjectNode root = JSON.createObjectNode();
         ArrayNode events = root.putArray("events");
         for (Event event : batch) {
-            events.addObject()
+            ObjectNode item = events.addObject();
+            if (event.org() != null) {
+                item.put("org_id", event.org());
+            }
+            item
                     .put("event_id", event.eventId())
                     .put("billing_account_id", event.account())
                     .put("feature_code", event.feature())
