@@ -15,10 +15,10 @@ import dev.metering.bench.pipeline.Freshness;
 import dev.metering.bench.pipeline.PipelineWatch;
 import dev.metering.bench.pipeline.RollupQueries;
 import dev.metering.bench.reference.KafkaPerformanceTools;
+import dev.metering.bench.report.Charts;
 import dev.metering.bench.report.MarkdownReport;
 import dev.metering.bench.report.Results;
 import dev.metering.bench.report.Results.Figure;
-import dev.metering.bench.report.SvgPlot;
 import dev.metering.bench.report.Timeline;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
@@ -57,8 +57,9 @@ import picocli.CommandLine.Option;
 /**
  * The benchmark: starts the pipeline in this process and measures, in order, Kafka's own producer limits,
  * HTTP ingest per API, end-to-end throughput against a naive PostgreSQL upsert, freshness at a steady rate,
- * and the aggregator draining a backlog against Kafka's own consumer. Writes results.json, results.md and
- * timeline.svg. Not a test: nothing here passes or fails on a number.
+ * and the aggregator draining a backlog against Kafka's own consumer. Writes results.json, results.md,
+ * comparison.png/.svg (every figure next to its reference) and timeline.png/.svg (per-second samples by phase).
+ * Not a test: nothing here passes or fails on a number.
  */
 @Command(name = "metering-bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Measures the metering pipeline on this machine next to Kafka's ProducerPerformance/ConsumerPerformance and a naive PostgreSQL upsert.")
@@ -69,7 +70,7 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--quick", description = "Small sizes and short phases: finishes in under 3 minutes.")
     boolean quick;
 
-    @Option(names = "--output", description = "Directory for results.json, results.md and timeline.svg (default: bench-results/<time>).")
+    @Option(names = "--output", description = "Directory for results.json, results.md, comparison.png/.svg and timeline.png/.svg (default: bench-results/<time>).")
     Path output;
 
     @Option(names = "--pipeline-warmup-seconds", description = "Unmeasured seconds of requests to each API before the first phase, "
@@ -513,7 +514,6 @@ public final class Benchmark implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         json.writeValue(dir.resolve("results.json").toFile(), results);
         Files.writeString(dir.resolve("results.md"), MarkdownReport.render(results));
-        Files.writeString(dir.resolve("timeline.svg"), SvgPlot.render("Metering benchmark, " + results.mode() + " run of "
-                + results.startedAt() + ": events/s and latency by phase", results.timeline()));
+        Charts.write(dir, results);
     }
 }

@@ -8,7 +8,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** {@code results.md}: the run's machine, versions and settings, then one table per group of figures. */
+/**
+ * {@code results.md}: the headline chart, the run's machine, versions and settings, then one table per group of
+ * figures, and a link to the timeline.
+ */
 public final class MarkdownReport {
     private MarkdownReport() {
     }
@@ -16,6 +19,9 @@ public final class MarkdownReport {
     public static String render(Results results) {
         StringBuilder md = new StringBuilder();
         md.append("# Metering benchmark (").append(results.mode()).append(", ").append(results.startedAt()).append(")\n\n");
+        md.append("![Every figure next to its reference](comparison.png)\n\n");
+        md.append("Every figure next to its reference: [comparison.png](comparison.png) ([SVG](comparison.svg)); ")
+                .append("per-second samples, one panel per phase: [timeline.png](timeline.png) ([SVG](timeline.svg)).\n\n");
         Results.Machine machine = results.machine();
         md.append("| Machine | |\n|---|---|\n");
         row(md, "CPU", machine.cpu());
@@ -57,7 +63,7 @@ public final class MarkdownReport {
             md.append('\n');
         });
         md.append("Ratios are ours ÷ reference: above 1 is better for rates, below 1 is better for latencies.\n");
-        md.append("Throughput and latency over the run: `timeline.svg`.\n");
+        md.append("Throughput and latency of each phase, second by second: [timeline.png](timeline.png) ([SVG](timeline.svg)).\n");
         return md.toString();
     }
 

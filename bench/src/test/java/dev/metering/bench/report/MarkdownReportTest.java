@@ -24,6 +24,8 @@ class MarkdownReportTest {
         assertThat(markdown).contains("| Cores | 2 |", "| Kafka | 4.1.0 |", "| AGGREGATOR_COMMIT_INTERVAL | PT1S |", "## HTTP ingest")
                 .contains("| batch of 100: throughput | 18,000 events/s | ProducerPerformance | 48,000 events/s | 0.38× |")
                 .contains("| Frontier: throughput | 119 events/s | ProducerPerformance | 35,604 events/s | 0.0033× |")
-                .contains("| batch of 100: latency p50 | 70.3 ms | – | – | – |");
+                .contains("| batch of 100: latency p50 | 70.3 ms | – | – | – |")
+                .contains("![Every figure next to its reference](comparison.png)", "[comparison.png](comparison.png) ([SVG](comparison.svg))",
+                        "[timeline.png](timeline.png) ([SVG](timeline.svg))");
     }
 }
