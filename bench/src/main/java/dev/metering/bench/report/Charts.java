@@ -31,6 +31,7 @@ public final class Charts {
     static final String COMPARISON = "comparison";
     static final String TIMELINE = "timeline";
     static final Font TITLE_FONT = new Font(Font.SANS_SERIF, Font.BOLD, 18);
+    static final Font RUN_FONT = new Font(Font.SANS_SERIF, Font.BOLD, 14);
     static final Font SUBTITLE_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
 
     static {
@@ -83,16 +84,18 @@ public final class Charts {
                 new ViewBox(0, 0, drawing.width(), drawing.height()), null, null) + "\n", StandardCharsets.UTF_8);
     }
 
-    /** White background and a title block (a bold line, then plain lines split at '\n') across the top. */
-    static void header(Graphics2D g2, int width, int height, String title, String subtitle) {
+    /** White background and a title block across the top: a bold title, the run in bold, then plain lines split at '\n'. */
+    static void header(Graphics2D g2, int width, int height, String title, Results results, String subtitle) {
         g2.setPaint(Color.WHITE);
         g2.fillRect(0, 0, width, height);
         g2.setPaint(Color.BLACK);
         g2.setFont(TITLE_FONT);
         g2.drawString(title, 16, 28);
+        g2.setFont(RUN_FONT);
+        g2.drawString(run(results), 16, 50);
         g2.setPaint(Color.DARK_GRAY);
         g2.setFont(SUBTITLE_FONT);
-        int y = 50;
+        int y = 72;
         for (String line : subtitle.split("\n")) {
             g2.drawString(line, 16, y);
             y += 17;

@@ -48,7 +48,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
  */
 final class ComparisonChart {
     static final int WIDTH = 1400;
-    static final int HEADER_HEIGHT = 80;
+    static final int HEADER_HEIGHT = 104;
     /** Height of one figure's row: two bars and up to three lines of label. */
     static final int COMPARED_ROW = 46;
     static final int ALONE_ROW = 26;
@@ -179,7 +179,7 @@ final class ComparisonChart {
 
             @Override
             public void draw(Graphics2D g2) {
-                Charts.header(g2, WIDTH, height, "Metering benchmark: ours next to the reference — " + Charts.run(results),
+                Charts.header(g2, WIDTH, height, "Metering benchmark: ours next to the reference", results,
                         "Each pair of bars is one figure of results.md: ours (blue) and the reference measured in the same run (grey), "
                                 + "ratio = ours ÷ reference.\nLog scale where a panel's values span a decade or more. Kafka's tools "
                                 + "measure records/s, read as events/s.");

@@ -42,7 +42,7 @@ final class TimelineChart {
     static final int COLUMNS = 3;
     static final int PANEL_WIDTH = 460;
     static final int PANEL_HEIGHT = 300;
-    static final int HEADER_HEIGHT = 80;
+    static final int HEADER_HEIGHT = 104;
     static final Color RATE_COLOUR = new Color(0x1f77b4);
     static final Color P50_COLOUR = new Color(0x2ca02c);
     static final Color P99_COLOUR = new Color(0xd62728);
@@ -86,7 +86,7 @@ final class TimelineChart {
 
             @Override
             public void draw(Graphics2D g2) {
-                Charts.header(g2, width, height, "Metering benchmark: per-second samples by phase — " + Charts.run(results),
+                Charts.header(g2, width, height, "Metering benchmark: per-second samples by phase", results,
                         "One panel per phase, each with its own time axis (seconds since the run started). Top: events/s "
                                 + "(records/s for Kafka's tools);\nbottom: latency p50 and p99 in ms where the phase measures it. "
                                 + "A phase measured as one figure is one bar.");

@@ -34,7 +34,7 @@ class ChartsTest {
         List<ComparisonChart.Panel> panels = ComparisonChart.panels(results);
         int comparisonHeight = ComparisonChart.HEADER_HEIGHT + panels.stream().mapToInt(p -> p.height() + ComparisonChart.GAP).sum();
         // 8 compared throughput figures, 14 compared latency figures, 8 analyst query timings without a reference
-        assertThat(comparisonHeight).isEqualTo(80 + (100 + 8 * 46 + 12) + (100 + 14 * 46 + 12) + (100 + 8 * 26 + 12));
+        assertThat(comparisonHeight).isEqualTo(104 + (100 + 8 * 46 + 12) + (100 + 14 * 46 + 12) + (100 + 8 * 26 + 12));
         assertImage(dir.resolve("comparison.png"), ComparisonChart.WIDTH, comparisonHeight);
         assertSvg(dir.resolve("comparison.svg"), ComparisonChart.WIDTH, comparisonHeight);
 
