@@ -20,7 +20,8 @@ import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
 import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
-import dev.metering.ingest.validation.EventRules;
+import dev.metering.ingest.validation.RequestRules;
+import dev.metering.schemas.rules.EventRules;
 import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
@@ -108,7 +109,7 @@ public final class IngestApi implements AutoCloseable {
                 .register(meterRegistry);
         readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
-        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new EventRules(clock, config.gracePeriod()), publisher,
+        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new RequestRules(new EventRules(config.gracePeriod(), config.maxFutureSkew()), clock), publisher,
                 new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics, config.maxBodyBytes(), retryAfter,
                 config.deliveryTimeout().toMillis() + "ms");
         byte[] openApi = openApiDocument();
