@@ -14,6 +14,7 @@ import dev.metering.ingest.frontier.FrontierUsageEndpoint;
 import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.ErrorKind;
 import dev.metering.ingest.http.IngestMetrics;
+import dev.metering.ingest.http.JettyErrors;
 import dev.metering.ingest.http.RateLimiter;
 import dev.metering.ingest.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
@@ -120,6 +121,7 @@ public final class IngestApi implements AutoCloseable {
             javalin.http.maxRequestSize = config.maxBodyBytes();
             javalin.jetty.defaultHost = config.httpHost();
             javalin.jetty.defaultPort = config.httpPort();
+            javalin.jetty.modifyServer(server -> server.setErrorHandler(new JettyErrors(json)));
             javalin.requestLogger.http((ctx, millis) -> {
                 Object api = ctx.attribute(UsageEndpoint.API_ATTRIBUTE);
                 metrics.request(api == null ? "other" : api.toString(), ctx.statusCode(), Duration.ofNanos((long) (millis * 1_000_000)));
@@ -132,7 +134,7 @@ public final class IngestApi implements AutoCloseable {
         });
         app.before(RequestIds::assign);
         app.after(RequestIds::clear);
-        app.post(FrontierUsageEndpoint.PATH, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
+        app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
         app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));

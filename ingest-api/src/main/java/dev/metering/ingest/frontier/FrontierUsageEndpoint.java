@@ -7,7 +7,10 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.FrontierCredential;
+import dev.metering.ingest.http.ApiException;
 import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ingest.http.PathParameters;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.validation.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
@@ -30,6 +33,11 @@ import java.util.Set;
  */
 public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredential> {
     public static final String PATH = "/v1beta1/organizations/{orgId}/billing/{billingId}/usages";
+    /**
+     * The route as registered: wildcards, not Javalin path parameters, because Javalin decodes those leniently (and
+     * fails with an exception on {@code %u0041}) before any handler runs; {@link #pathParameters} decodes them strictly.
+     */
+    public static final String ROUTE = "/v1beta1/organizations/*/billing/*/usages";
     public static final String ORIGIN = "frontier";
     /** The path parameters as errors name them (decoded, then held to the identifier rules like body fields). */
     public static final String ORG_PARAMETER = "orgId";
@@ -51,7 +59,7 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
     @Override
     protected FrontierCredential authenticate(Context ctx) {
         FrontierCredential credential = authenticator.authenticate(ctx.header("Authorization"));
-        BasicAuthenticator.requireOrg(credential, RequestRules.identifier(ORG_PARAMETER, ctx.pathParam(ORG_PARAMETER)));
+        BasicAuthenticator.requireOrg(credential, RequestRules.identifier(ORG_PARAMETER, orgParameter(ctx)));
         return credential;
     }
 
@@ -73,8 +81,26 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
 
     @Override
     protected Prepared prepare(Context ctx, JsonNode body, FrontierCredential credential) {
-        return new Prepared(toEvents(ctx.pathParam(ORG_PARAMETER), ctx.pathParam(BILLING_PARAMETER), body, support.rules()),
+        return new Prepared(toEvents(orgParameter(ctx), pathParameters(ctx)[1], body, support.rules()),
                 support.json().createObjectNode());
+    }
+
+    private static String orgParameter(Context ctx) {
+        return pathParameters(ctx)[0];
+    }
+
+    /**
+     * {@code orgId} and {@code billingId}, decoded strictly from the raw path: segments 3 and 5 of
+     * {@code /v1beta1/organizations/{orgId}/billing/{billingId}/usages}; any other shape is not this endpoint (404).
+     */
+    static String[] pathParameters(Context ctx) {
+        String path = ctx.req().getRequestURI();
+        String[] segments = path == null ? new String[0] : path.split("/", -1);
+        if (segments.length != 7 || !segments[1].equals("v1beta1") || !segments[2].equals("organizations") || !segments[4].equals("billing")
+                || !segments[6].equals("usages")) {
+            throw new ApiException(ErrorKind.NOT_FOUND, "no endpoint POST " + ctx.path() + "; usages go to " + PATH);
+        }
+        return new String[] {PathParameters.decode(segments[3], ORG_PARAMETER), PathParameters.decode(segments[5], BILLING_PARAMETER)};
     }
 
     /**

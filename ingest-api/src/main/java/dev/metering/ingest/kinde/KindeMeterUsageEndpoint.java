@@ -8,6 +8,7 @@ import dev.metering.avro.ValueType;
 import dev.metering.ingest.auth.KindeTokenVerifier;
 import dev.metering.ingest.auth.KindeTokenVerifier.KindePrincipal;
 import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ingest.http.Headers;
 import dev.metering.ingest.http.TimeOrderedIds;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.validation.InvalidFieldException;
@@ -62,7 +63,8 @@ public final class KindeMeterUsageEndpoint extends UsageEndpoint<KindePrincipal>
 
     @Override
     protected Prepared prepare(Context ctx, JsonNode body, KindePrincipal principal) {
-        UsageEvent event = toEvent(body, ctx.header(IDEMPOTENCY_KEY_HEADER), principal.orgId(), support.rules(), ids::nextString);
+        String key = Headers.utf8(ctx.header(IDEMPOTENCY_KEY_HEADER), IDEMPOTENCY_KEY_FIELD);
+        UsageEvent event = toEvent(body, key, principal.orgId(), support.rules(), ids::nextString);
         ObjectNode success = support.json().createObjectNode();
         success.put("message", "Success");
         success.put("code", "OK");
