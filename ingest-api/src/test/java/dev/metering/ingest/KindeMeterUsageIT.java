@@ -89,7 +89,10 @@ class KindeMeterUsageIT {
                 {"customer_agreement_id": "agreement_2", "billing_feature_code": "api_calls", "meter_value": "1"}""";
         // the key decomposed (e + combining acute) and composed: one identifier
         for (String key : new String[] {"retry-cafe\u0301", "retry-caf\u00e9", "retry-caf\u00e9"}) {
-            IngestFixture.Response response = fixture.post(PATH, body, "Authorization", fixture.bearer(), "Idempotency-Key", key);
+            // raw UTF-8 bytes on the wire (HttpClient sends only ASCII header values)
+            IngestFixture.Response response = fixture.postRaw(fixture.api, PATH, List.of(
+                    IngestFixture.headerLine("Authorization", fixture.bearer().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
+                    IngestFixture.headerLine("Idempotency-Key", key.getBytes(java.nio.charset.StandardCharsets.UTF_8))), body);
             assertThat(response.status()).as(response.body()).isEqualTo(200);
         }
         assertThat(fixture.readFrom(before)).extracting(record -> record.value().getEventId())
