@@ -14,13 +14,15 @@ import dev.metering.ingest.frontier.FrontierUsageEndpoint;
 import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.ErrorKind;
 import dev.metering.ingest.http.IngestMetrics;
+import dev.metering.ingest.http.JettyErrors;
 import dev.metering.ingest.http.RateLimiter;
 import dev.metering.ingest.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
 import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
-import dev.metering.ingest.validation.EventRules;
+import dev.metering.ingest.validation.RequestRules;
+import dev.metering.schemas.rules.EventRules;
 import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
@@ -108,7 +110,7 @@ public final class IngestApi implements AutoCloseable {
                 .register(meterRegistry);
         readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
-        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new EventRules(clock, config.gracePeriod()), publisher,
+        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new RequestRules(new EventRules(config.gracePeriod(), config.maxFutureSkew()), clock), publisher,
                 new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics, config.maxBodyBytes(), retryAfter,
                 config.deliveryTimeout().toMillis() + "ms");
         byte[] openApi = openApiDocument();
@@ -119,6 +121,7 @@ public final class IngestApi implements AutoCloseable {
             javalin.http.maxRequestSize = config.maxBodyBytes();
             javalin.jetty.defaultHost = config.httpHost();
             javalin.jetty.defaultPort = config.httpPort();
+            javalin.jetty.modifyServer(server -> server.setErrorHandler(new JettyErrors(json)));
             javalin.requestLogger.http((ctx, millis) -> {
                 Object api = ctx.attribute(UsageEndpoint.API_ATTRIBUTE);
                 metrics.request(api == null ? "other" : api.toString(), ctx.statusCode(), Duration.ofNanos((long) (millis * 1_000_000)));
@@ -131,7 +134,7 @@ public final class IngestApi implements AutoCloseable {
         });
         app.before(RequestIds::assign);
         app.after(RequestIds::clear);
-        app.post(FrontierUsageEndpoint.PATH, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
+        app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
         app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));

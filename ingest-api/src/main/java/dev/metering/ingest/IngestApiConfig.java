@@ -4,6 +4,7 @@ import dev.metering.ingest.auth.ApiKey;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.ops.Env;
+import dev.metering.schemas.rules.EventRules;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ public record IngestApiConfig(
         String schemaRegistryUrl,
         long maxBodyBytes,
         Duration gracePeriod,
+        Duration maxFutureSkew,
         Duration deliveryTimeout,
         Duration linger,
         List<FrontierCredential> frontierCredentials,
@@ -39,7 +41,8 @@ public record IngestApiConfig(
 
     public static final int DEFAULT_PORT = 7400;
     public static final long DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-    public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofHours(48);
+    public static final Duration DEFAULT_GRACE_PERIOD = EventRules.DEFAULT_GRACE_PERIOD;
+    public static final Duration DEFAULT_MAX_FUTURE_SKEW = EventRules.DEFAULT_MAX_FUTURE_SKEW;
     public static final Duration DEFAULT_DELIVERY_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_LINGER = Duration.ofMillis(5);
 
@@ -54,7 +57,10 @@ public record IngestApiConfig(
             throw new IllegalArgumentException("INGEST_MAX_BODY_BYTES=" + maxBodyBytes + " must be greater than 0");
         }
         if (gracePeriod.isNegative()) {
-            throw new IllegalArgumentException("METERING_GRACE_PERIOD must not be negative");
+            throw new IllegalArgumentException(EventRules.GRACE_PERIOD_VARIABLE + " must not be negative");
+        }
+        if (maxFutureSkew.isNegative()) {
+            throw new IllegalArgumentException(EventRules.MAX_FUTURE_SKEW_VARIABLE + " must not be negative");
         }
         if (deliveryTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("INGEST_DELIVERY_TIMEOUT=" + deliveryTimeout + " must be at least 1s");
@@ -81,29 +87,40 @@ public record IngestApiConfig(
     /** Defaults for everything but where Kafka and the registry are; no credentials (every API answers 401). */
     public static IngestApiConfig defaults(String kafkaBootstrapServers, String schemaRegistryUrl) {
         return new IngestApiConfig("0.0.0.0", DEFAULT_PORT, kafkaBootstrapServers, schemaRegistryUrl, DEFAULT_MAX_BODY_BYTES,
-                DEFAULT_GRACE_PERIOD, DEFAULT_DELIVERY_TIMEOUT, DEFAULT_LINGER, List.of(), KindeJwtSettings.DISABLED, List.of(),
+                DEFAULT_GRACE_PERIOD, DEFAULT_MAX_FUTURE_SKEW, DEFAULT_DELIVERY_TIMEOUT, DEFAULT_LINGER, List.of(), KindeJwtSettings.DISABLED, List.of(),
                 1000, 2000);
     }
 
     public IngestApiConfig withHttp(String host, int port) {
-        return new IngestApiConfig(host, port, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod,
+        return new IngestApiConfig(host, port, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
                 deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
     }
 
     /** The same settings against another Kafka cluster and schema registry (for the standalone launcher). */
     public IngestApiConfig withKafka(String bootstrapServers, String registryUrl) {
-        return new IngestApiConfig(httpHost, httpPort, bootstrapServers, registryUrl, maxBodyBytes, gracePeriod,
+        return new IngestApiConfig(httpHost, httpPort, bootstrapServers, registryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
                 deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
     }
 
     public IngestApiConfig withCredentials(List<FrontierCredential> frontier, KindeJwtSettings kindeSettings, List<ApiKey> keys) {
-        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod,
+        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
                 deliveryTimeout, linger, frontier, kindeSettings, keys, rateLimitPerSecond, rateLimitBurst);
     }
 
     public IngestApiConfig withLimits(long maxBody, Duration delivery, double perSecond, int burst) {
-        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBody, gracePeriod,
+        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBody, gracePeriod, maxFutureSkew,
                 delivery, linger, frontierCredentials, kinde, apiKeys, perSecond, burst);
+    }
+
+    /** The same settings with other event rules (grace period and future skew, as {@code EventRules} reads them). */
+    public IngestApiConfig withEventRules(Duration grace, Duration skew) {
+        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, grace, skew,
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+    }
+
+    public IngestApiConfig withLinger(Duration newLinger, Duration delivery) {
+        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
+                delivery, newLinger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
     }
 
     public static IngestApiConfig fromEnv(Env env) {
@@ -113,7 +130,8 @@ public record IngestApiConfig(
                 env.string("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
                 env.string("SCHEMA_REGISTRY_URL", "http://localhost:8081"),
                 env.longValue("INGEST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-                env.duration("METERING_GRACE_PERIOD", DEFAULT_GRACE_PERIOD),
+                env.duration(EventRules.GRACE_PERIOD_VARIABLE, DEFAULT_GRACE_PERIOD),
+                env.duration(EventRules.MAX_FUTURE_SKEW_VARIABLE, DEFAULT_MAX_FUTURE_SKEW),
                 env.duration("INGEST_DELIVERY_TIMEOUT", DEFAULT_DELIVERY_TIMEOUT),
                 env.duration("INGEST_LINGER", DEFAULT_LINGER),
                 entries(env, "INGEST_FRONTIER_CREDENTIALS", FrontierCredential::parse),
@@ -121,7 +139,9 @@ public record IngestApiConfig(
                         env.optional("KINDE_JWKS_URL"),
                         valueOrFile(env, "KINDE_JWT_PUBLIC_KEY"),
                         env.optional("KINDE_JWT_ISSUER"),
-                        splitList(env.optional("KINDE_JWT_AUDIENCE"), ",")),
+                        splitList(env.optional("KINDE_JWT_AUDIENCE"), ","),
+                        env.optional("KINDE_ORG_ID"),
+                        env.optional("KINDE_ORG_CLAIM")),
                 entries(env, "INGEST_API_KEYS", ApiKey::parse),
                 rate(env),
                 env.integer("INGEST_RATE_LIMIT_BURST", 2000));

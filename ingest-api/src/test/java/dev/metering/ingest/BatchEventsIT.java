@@ -3,7 +3,9 @@ package dev.metering.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
+import dev.metering.ingest.auth.ApiKey;
 import dev.metering.avro.ValueType;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -75,6 +77,46 @@ class BatchEventsIT {
                 .setQuantity(new BigDecimal("0.100000000000")).setValueType(ValueType.DELTA)
                 .setEventTime(second.getReceivedAt()).setReceivedAt(second.getReceivedAt()).setOrigin("batch")
                 .build());
+    }
+
+    @Test
+    void aKeyBoundToAnOrganizationWritesOnlyForItAndUnboundKeysNameTheirOrgPerEvent() {
+        IngestApiConfig config = fixture.config();
+        List<ApiKey> keys = new java.util.ArrayList<>(config.apiKeys());
+        keys.add(ApiKey.parse("key-a:secret-a:org-a"));
+        keys.add(ApiKey.parse("key-ab:secret-ab:org-a|org-b"));
+        IngestApi api = fixture.startApi(config.withCredentials(config.frontierCredentials(), config.kinde(), keys));
+        long before = fixture.endOffset();
+
+        IngestFixture.Response boundA = fixture.post(api, PATH, """
+                {"events": [{"event_id": "t-1", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1},
+                            {"event_id": "t-2", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1, "org_id": "org-a"},
+                            {"event_id": "t-3", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1, "org_id": "org-b"}]}""",
+                "X-Api-Key", "secret-a");
+        assertThat(boundA.status()).as(boundA.body()).isEqualTo(200);
+        assertThat(boundA.json().get("accepted").asInt()).isEqualTo(2);
+        JsonNode refused = boundA.json().get("results").get(2);
+        assertThat(refused.get("status").asText()).isEqualTo("invalid");
+        assertThat(refused.get("code").asText()).isEqualTo("PERMISSION_DENIED");
+        assertThat(refused.get("reason").asText()).isEqualTo("events[2].org_id 'org-b' is not an organization API key 'key-a' may write for [org-a]");
+
+        IngestFixture.Response boundTwo = fixture.post(api, PATH, """
+                {"events": [{"event_id": "t-4", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1, "org_id": "org-b"},
+                            {"event_id": "t-5", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1}]}""",
+                "X-Api-Key", "secret-ab");
+        assertThat(boundTwo.json().get("accepted").asInt()).as(boundTwo.body()).isEqualTo(1);
+        assertThat(boundTwo.json().get("results").get(1).get("reason").asText()).startsWith("events[1].org_id is required");
+
+        IngestFixture.Response unbound = fixture.post(api, PATH, """
+                {"events": [{"event_id": "t-6", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1, "org_id": "org-b"},
+                            {"event_id": "t-7", "billing_account_id": "acct-shared", "feature_code": "f", "quantity": 1}]}""",
+                "X-Api-Key", IngestFixture.API_KEY);
+        assertThat(unbound.json().get("accepted").asInt()).as(unbound.body()).isEqualTo(2);
+
+        List<ConsumerRecord<String, UsageEvent>> records = fixture.readFrom(before);
+        assertThat(records).extracting(record -> record.value().getEventId() + "@" + record.value().getOrgId())
+                .containsExactly("t-1@org-a", "t-2@org-a", "t-4@org-b", "t-6@org-b", "t-7@null");
+        assertThat(records).allSatisfy(record -> assertThat(record.value().getIdSpace()).isEqualTo(IdSpace.NATIVE));
     }
 
     @Test
@@ -150,8 +192,8 @@ class BatchEventsIT {
                              "event_time": "2020-01-01T00:00:00Z"}]}""", "X-Api-Key", IngestFixture.API_KEY);
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.json().get("accepted").asInt()).isZero();
-        assertThat(response.json().get("results").get(0).get("reason").asText()).isEqualTo("events[0].event_id must not be empty");
-        assertThat(response.json().get("results").get(1).get("reason").asText()).contains("older than the accepted lateness");
+        assertThat(response.json().get("results").get(0).get("reason").asText()).isEqualTo("events[0].event_id must not be empty or blank");
+        assertThat(response.json().get("results").get(1).get("reason").asText()).startsWith("events[1].event_time is too old");
         fixture.assertNothingProducedSince(before);
     }
 }

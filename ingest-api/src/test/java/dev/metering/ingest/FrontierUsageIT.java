@@ -3,6 +3,7 @@ package dev.metering.ingest;
 import static dev.metering.ingest.IngestFixture.frontierAuth;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import java.math.BigDecimal;
@@ -24,6 +25,11 @@ class FrontierUsageIT {
     @BeforeAll
     static void start() {
         fixture = new IngestFixture();
+        // a user bound to every org, so path parameters meet the identifier rules rather than the binding
+        IngestApiConfig config = fixture.config();
+        java.util.List<dev.metering.ingest.auth.FrontierCredential> users = new java.util.ArrayList<>(config.frontierCredentials());
+        users.add(dev.metering.ingest.auth.FrontierCredential.parse("root:root-secret:*"));
+        fixture.api = fixture.startApi(config.withCredentials(users, config.kinde(), config.apiKeys()));
     }
 
     @AfterAll
@@ -52,7 +58,7 @@ class FrontierUsageIT {
         UsageEvent first = records.get(0).value();
         assertThat(first.getReceivedAt()).isBetween(sent, Instant.now());
         assertThat(first).isEqualTo(UsageEvent.newBuilder()
-                .setEventId("u-1").setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("api_calls")
+                .setEventId("u-1").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("api_calls")
                 .setQuantity(new BigDecimal("42.000000000000")).setValueType(ValueType.DELTA)
                 .setEventTime(createdAt).setReceivedAt(first.getReceivedAt())
                 .setUsageType("feature").setUserId("user-9").setProjectId("proj-1").setDescription("calls")
@@ -60,7 +66,7 @@ class FrontierUsageIT {
                 .build());
         UsageEvent second = records.get(1).value();
         assertThat(second).isEqualTo(UsageEvent.newBuilder()
-                .setEventId("u-2").setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("storage")
+                .setEventId("u-2").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("storage")
                 .setQuantity(new BigDecimal("7.000000000000")).setValueType(ValueType.DELTA)
                 .setEventTime(createdAt).setReceivedAt(second.getReceivedAt())
                 .setUsageType("credit").setUserId("user-8").setProjectId("proj-1").setOrigin("frontier")
@@ -122,8 +128,8 @@ class FrontierUsageIT {
             "39-digit amount     | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 123456789012345678901234567890123456789}]} | usages[0].amount has more than 26 digits",
             "bad type            | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"type\": \"gift\"}]} | usages[0].type must be 'credit' or 'feature'",
             "bad timestamp       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"yesterday\"}]} | usages[0].created_at is not an RFC 3339 timestamp",
-            "future timestamp    | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2999-01-01T00:00:00Z\"}]} | usages[0].created_at is more than 5 minutes in the future",
-            "too old timestamp   | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2001-01-01T00:00:00Z\"}]} | usages[0].created_at is older than the accepted lateness of 48h",
+            "future timestamp    | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2999-01-01T00:00:00Z\"}]} | usages[0].created_at is more than PT5M after",
+            "too old timestamp   | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2001-01-01T00:00:00Z\"}]} | usages[0].created_at is too old",
             "unknown field       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"colour\": \"red\"}]} | usages[0].colour is not a known field",
             "metadata not object | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"metadata\": \"x\"}]} | usages[0].metadata must be a JSON object",
             "no usages           | {\"usages\": []}                                                                         | usages must hold at least one usage",
@@ -132,6 +138,12 @@ class FrontierUsageIT {
             "malformed JSON      | {\"usages\": [                                                                           | request body is not valid JSON",
             "duplicate key       | {\"usages\": [], \"usages\": []}                                                         | request body is not valid JSON",
             "good then bad       | {\"usages\": [{\"id\": \"good\", \"source\": \"calls\", \"amount\": 1}, {\"id\": \"bad\", \"source\": \"calls\", \"amount\": -1}]} | usages[1].amount must not be negative",
+            "offset with seconds | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2025-01-01T00:00:00+00:00:30\"}]} | usages[0].created_at is not an RFC 3339 timestamp",
+            "Arabic-Indic digit  | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": \"\u0663\"}]}       | usages[0].amount is not a decimal number",
+            "plus sign           | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": \"+1\"}]}           | usages[0].amount is not a decimal number",
+            "NUL in source       | {\"usages\": [{\"id\": \"a\", \"source\": \"s\\u0000rc\", \"amount\": 1}]}      | usages[0].source holds a NUL character",
+            "lone surrogate      | {\"usages\": [{\"id\": \"s\\ud800x\", \"source\": \"calls\", \"amount\": 1}]}    | usages[0].id holds a lone surrogate",
+            "source too long     | {\"usages\": [{\"id\": \"a\", \"source\": \"\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\u0130\", \"amount\": 1}]} | usages[0].source is longer than 100 characters",
             "org mismatch        | {\"org_id\": \"org-2\", \"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1}]} | org_id 'org-2' differs",
     })
     void refusesInvalidRequestsNamingTheFieldAndProducesNothing(String name, String body, String message) {
@@ -141,6 +153,45 @@ class FrontierUsageIT {
         assertThat(response.json().get("code").asInt()).isEqualTo(3);
         assertThat(response.json().get("message").asText()).contains(message);
         fixture.assertNothingProducedSince(before);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "billingId of 2700   | org-1 | X2700       | billingId is longer than 100 characters",
+            "billingId of 210    | org-1 | X210        | billingId is longer than 100 characters",
+            "billingId space     | org-1 | %20         | billingId must not be empty",
+            "billingId tab       | org-1 | %09         | billingId holds the control character U+0009",
+            "billingId em space  | org-1 | %E2%80%83   | billingId must not be empty",
+            "billingId NUL-free  | org-1 | a%01b       | billingId holds the control character U+0001",
+            "billingId not UTF-8 | org-1 | %ED%A0%80   | billingId is not UTF-8",
+            "orgId blank         | %20   | billing-7   | orgId must not be empty",
+            "orgId of 210        | X210  | billing-7   | orgId is longer than 100 characters",
+    })
+    void refusesPathParametersByTheIdentifierRulesAndProducesNothing(String name, String org, String billing, String message) {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post("/v1beta1/organizations/" + expand(org) + "/billing/" + expand(billing) + "/usages", """
+                {"usages": [{"id": "u-path", "source": "calls", "amount": 1}]}""", "Authorization", IngestFixture.basic("root", "root-secret"));
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("code").asInt()).isEqualTo(3);
+        assertThat(response.json().get("message").asText()).startsWith(message);
+        fixture.assertNothingProducedSince(before);
+    }
+
+    private static String expand(String parameter) {
+        return parameter.startsWith("X") ? "x".repeat(Integer.parseInt(parameter.substring(1))) : parameter;
+    }
+
+    @Test
+    void pathParametersAreDecodedAndNormalisedAndTheOrgIsTheTenant() {
+        long before = fixture.endOffset();
+        // "café" decomposed in the path, composed in the body's customer_id: one account
+        IngestFixture.Response response = fixture.post("/v1beta1/organizations/org-2/billing/cafe%CC%81%2B1/usages", """
+                {"usages": [{"id": "u-café", "source": "calls", "amount": 1, "customer_id": "café+1"}]}""", "Authorization", frontierAuth());
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        UsageEvent event = fixture.readFrom(before).get(0).value();
+        assertThat(event.getBillingAccountId()).isEqualTo("caf\u00e9+1");
+        assertThat(event.getOrgId()).isEqualTo("org-2");
+        assertThat(event.getIdSpace()).isEqualTo(IdSpace.FRONTIER);
     }
 
     @Test

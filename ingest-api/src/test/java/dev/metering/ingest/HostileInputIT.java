@@ -13,6 +13,7 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,6 +31,11 @@ import org.junit.jupiter.api.Test;
  * emoji, huge text) and at least one defect that makes it invalid; every one must get a 4xx in the API's
  * own error shape with a message, never a 5xx, and nothing may reach the topic. The service must stay
  * healthy and still accept a valid request afterwards.
+ *
+ * <p>Many defects are the request's only problem, so the rule behind them is what refuses it: identifiers
+ * (body fields, Frontier path parameters, the Idempotency-Key header) holding NUL, lone surrogates, control
+ * characters, blank or over 100 characters (after normalisation and lower-casing); quantities that are not
+ * ASCII decimals; times that are not RFC 3339. Decomposed Unicode is not a defect: it is normalised (last test).
  */
 class HostileInputIT {
     private static final int CASES_PER_ENDPOINT = 520;
@@ -59,7 +65,48 @@ class HostileInputIT {
         }
     }
 
-    record Attempt(String description, String body, String contentType, String[] headers) {
+    /** Identifiers every API must refuse, each the only defect of its request. */
+    private static final String[] BAD_IDENTIFIERS = {
+        "a\u0000b", "s\uD800x", "x\uDC00", "\uDBFF", "c\u0001d", "tab\there", "line\nbreak", "del\u007F", "nel\u0085",
+        "x".repeat(101), "x".repeat(210), "x".repeat(2_700), "e\u0301".repeat(101), "", " ", "\t", "\u2003", "\u00A0", " lead", "trail ",
+    };
+    /** Quantities every API must refuse: not ASCII decimals in JSON's number grammar. */
+    private static final String[] BAD_NUMBERS = {"\u0663", "\uFF11", "+1", " 1", "1 ", "1.", ".5", "1e", "0x10", "1,5", "\u00BD", "1_000", "\u0661\u0662"};
+    /** Times that are not RFC 3339. */
+    private static final String[] BAD_TIMES = {
+        "2025-01-01T00:00:00+00:00:30", "2025-01-01T00:00Z", "2025-01-01", "2025-01-01T00:00:00", "\uFF12025-01-01T00:00:00Z",
+        "2025-13-01T00:00:00Z", "2025-01-01T24:00:00Z", "2025-01-01T00:00:00+24:00", "1735689600",
+    };
+    /** Frontier path parameters (raw, as they appear in the URI) that decode to an invalid identifier or do not decode. */
+    private static final String[] BAD_PATH_PARAMETERS = {
+        "x".repeat(2_700), "x".repeat(210), "x".repeat(101), "%20", "%09", "%E2%80%83", "%C2%A0", "%20x", "x%20", "%00", "a%00b", "%01",
+        "%7F", "%C2%85", "%ED%A0%80", "%C3", "%C3%28", "%FF", "%E2%80", "e%CC%81".repeat(101),
+    };
+    /** Frontier path parameters only a raw request can carry (an HTTP client refuses to send them). */
+    private static final String[] BAD_RAW_PATH_PARAMETERS = {"%ZZ", "%", "%0", "%00", "a%00b", "%u0041", "%%41"};
+    /** Idempotency-Key values as bytes on the wire that are no identifier (or not UTF-8, or too large for any server). */
+    private static final byte[][] BAD_HEADER_BYTES = {
+        "k".repeat(2_700).getBytes(StandardCharsets.UTF_8), "k".repeat(210).getBytes(StandardCharsets.UTF_8),
+        "k".repeat(101).getBytes(StandardCharsets.UTF_8), "k".repeat(20_000).getBytes(StandardCharsets.UTF_8),
+        {(byte) 0xA0}, {(byte) 0xA0, 'k'}, {'a', (byte) 0x85, 'b'}, {'k', (byte) 0xED, (byte) 0xA0, (byte) 0x80}, {'k', (byte) 0xC3},
+        "\u00A0k".getBytes(StandardCharsets.UTF_8), "a\u0085b".getBytes(StandardCharsets.UTF_8), "k\u2003".getBytes(StandardCharsets.UTF_8),
+        "\u2003".getBytes(StandardCharsets.UTF_8), {'a', 0x01, 'b'}, {'a', 0x7F, 'b'}, {'a', 0, 'b'},
+        ("e\u0301".repeat(101)).getBytes(StandardCharsets.UTF_8),
+    };
+
+    /** A request; with {@code rawHeaders} it is written on a socket as given (path and header bytes untouched). */
+    record Attempt(String description, String path, String body, String contentType, String[] headers, List<byte[]> rawHeaders) {
+        Attempt(String description, String body, String contentType, String[] headers) {
+            this(description, null, body, contentType, headers, null);
+        }
+    }
+
+    static List<byte[]> raw(String... headers) {
+        List<byte[]> lines = new ArrayList<>();
+        for (int i = 0; i < headers.length; i += 2) {
+            lines.add(IngestFixture.headerLine(headers[i], headers[i + 1].getBytes(StandardCharsets.UTF_8)));
+        }
+        return lines;
     }
 
     @Test
@@ -76,6 +123,57 @@ class HostileInputIT {
         fixture.assertNothingProducedSince(before);
     }
 
+    @Test
+    void bodiesTheJsonParserRefusesAreAnsweredInOurWordsNeverTheLibrarys() {
+        String nested = "[".repeat(5_000) + "]".repeat(5_000);
+        String longNumber = "{\"events\": [{\"quantity\": " + "9".repeat(5_000) + "}]}";
+        long before = fixture.endOffset();
+        for (String body : new String[] {nested, longNumber, "{\"a\": 1, \"a\": 2}", "{\"a\": ", "{} x", "\u0000"}) {
+            for (String[] endpoint : new String[][] {
+                    {"/v1beta1/organizations/org-1/billing/acct-1/usages", "Authorization", IngestFixture.frontierAuth()},
+                    {"/api/v1/billing/meter_usage", "Authorization", fixture.bearer()},
+                    {"/v1/events:batch", "X-Api-Key", IngestFixture.API_KEY}}) {
+                IngestFixture.Response response = fixture.post(api, endpoint[0], body, endpoint[1], endpoint[2]);
+                assertThat(response.status()).as(endpoint[0] + " " + abbreviate(body)).isEqualTo(400);
+                assertThat(response.body()).as(endpoint[0] + " " + abbreviate(body)).contains("request body is not")
+                        .doesNotContainIgnoringCase("StreamReadConstraints").doesNotContainIgnoringCase("jackson")
+                        .doesNotContain("com.fasterxml").doesNotContainIgnoringCase("exception").doesNotContain("Source:");
+            }
+        }
+        fixture.assertNothingProducedSince(before);
+    }
+
+    @Test
+    void decomposedUnicodeIsNormalisedNotRefusedOnEveryEndpoint() {
+        String decomposed = "cafe\u0301";
+        String composed = "caf\u00e9";
+        long before = fixture.endOffset();
+        IngestFixture.Response frontier = fixture.post(api, "/v1beta1/organizations/org-1/billing/acct-cafe%CC%81/usages", """
+                {"usages": [{"id": "%s-f", "source": "%s", "amount": 1, "customer_id": "acct-%s"}]}""".formatted(decomposed, "API_" + decomposed, composed),
+                "Authorization", IngestFixture.frontierAuth());
+        assertThat(frontier.status()).as(frontier.body()).isEqualTo(200);
+        IngestFixture.Response kinde = fixture.post(api, "/api/v1/billing/meter_usage", """
+                {"customer_agreement_id": "acct-%s", "billing_feature_code": "%s", "meter_value": "1"}""".formatted(decomposed, decomposed),
+                "Authorization", fixture.bearer());
+        assertThat(kinde.status()).as(kinde.body()).isEqualTo(200);
+        List<byte[]> keyHeaders = raw("Authorization", fixture.bearer(), "Idempotency-Key", "key-" + decomposed);
+        IngestFixture.Response kindeKey = fixture.postRaw(api, "/api/v1/billing/meter_usage", keyHeaders, """
+                {"customer_agreement_id": "acct-%s", "billing_feature_code": "%s", "meter_value": "1"}""".formatted(composed, composed));
+        assertThat(kindeKey.status()).as(kindeKey.body()).isEqualTo(200);
+        IngestFixture.Response batch = fixture.post(api, "/v1/events:batch", """
+                {"events": [{"event_id": "%s-b", "billing_account_id": "acct-%s", "feature_code": "%s", "quantity": "1"}]}"""
+                .formatted(decomposed, decomposed, decomposed), "X-Api-Key", IngestFixture.API_KEY);
+        assertThat(batch.json().get("accepted").asInt()).as(batch.body()).isEqualTo(1);
+        assertThat(batch.json().get("results").get(0).get("event_id").asText()).isEqualTo(composed + "-b");
+
+        List<dev.metering.avro.UsageEvent> events = fixture.readFrom(before).stream().map(record -> record.value()).toList();
+        assertThat(events).extracting(dev.metering.avro.UsageEvent::getBillingAccountId).containsOnly("acct-" + composed);
+        assertThat(events).extracting(dev.metering.avro.UsageEvent::getFeatureCode).containsExactly("api_" + composed, composed, composed, composed);
+        assertThat(events.get(0).getEventId()).isEqualTo(composed + "-f");
+        assertThat(events.get(2).getEventId()).as("the header's UTF-8 bytes, normalised").isEqualTo("key-" + composed);
+        assertThat(events.get(3).getEventId()).isEqualTo(composed + "-b");
+    }
+
     private interface Check {
         String problem(IngestFixture.Response response);
     }
@@ -88,7 +186,10 @@ class HostileInputIT {
             System.arraycopy(attempt.headers(), 0, headers, 0, attempt.headers().length);
             headers[headers.length - 2] = "Content-Type";
             headers[headers.length - 1] = attempt.contentType();
-            IngestFixture.Response response = fixture.post(api, path(endpoint), attempt.body(), headers);
+            String target = attempt.path() != null ? attempt.path() : path(endpoint);
+            IngestFixture.Response response = attempt.rawHeaders() != null
+                    ? fixture.postRaw(api, target, attempt.rawHeaders(), attempt.body())
+                    : fixture.post(api, target, attempt.body(), headers);
             String problem = check.problem(response);
             if (problem != null) {
                 failures.add(endpoint + " #" + i + " (" + attempt.description() + "): " + problem + " -> " + response.status() + " " + abbreviate(response.body()));
@@ -163,7 +264,14 @@ class HostileInputIT {
                 .put("user_id", hostile(random));
         String[] auth = {"Authorization", IngestFixture.frontierAuth()};
         String defect;
-        switch (random.nextInt(16)) {
+        String org = "org-1";
+        String billing = "acct-1";
+        int roll = random.nextInt(26);
+        if (roll >= 16) { // a clean usage whose only defect is one of the shared rules
+            usage.removeAll();
+            usage.put("id", "u-" + random.nextInt(1_000_000)).put("source", "api_calls").put("amount", 1 + random.nextInt(1000));
+        }
+        switch (roll) {
             case 0 -> { usage.put("amount", -1 - random.nextInt(1000)); defect = "negative amount"; }
             case 1 -> { usage.put("amount", random.nextDouble() + 0.01); defect = "fractional amount"; }
             case 2 -> { usage.put("amount", hostile(random)); defect = "amount not a number"; }
@@ -179,11 +287,55 @@ class HostileInputIT {
             case 12 -> { auth = new String[0]; defect = "no auth"; }
             case 13 -> { auth = new String[] {"Authorization", "Bearer " + hostile(random).replaceAll("[^\\x21-\\x7e]", "x")}; defect = "wrong scheme"; }
             case 14 -> { usage.put("amount", "NaN"); defect = "NaN"; }
-            default -> { usage.remove("source"); defect = "no source"; }
+            case 15 -> { usage.remove("source"); defect = "no source"; }
+            case 16, 17 -> {
+                String field = pick(random, "id", "source", "customer_id");
+                String value = pick(random, BAD_IDENTIFIERS);
+                if (field.equals("customer_id") && value.isEmpty()) {
+                    value = " "; // protojson: an empty string is an absent field, not a defect
+                }
+                usage.put(field, value);
+                defect = "bad identifier in " + field + ": " + visible(value);
+            }
+            case 18 -> { usage.put("source", "\u0130".repeat(51 + random.nextInt(50))); defect = "source over 100 characters once lower-cased"; }
+            case 19 -> { String value = pick(random, BAD_NUMBERS); usage.put("amount", value); defect = "amount " + visible(value); }
+            case 20 -> { String value = pick(random, BAD_TIMES); usage.put("created_at", value); defect = "created_at " + visible(value); }
+            case 21, 22 -> {
+                String value = pick(random, BAD_PATH_PARAMETERS);
+                if (random.nextBoolean()) {
+                    org = value;
+                    defect = "orgId " + abbreviate(value);
+                } else {
+                    billing = value;
+                    defect = "billingId " + abbreviate(value);
+                }
+            }
+            case 23 -> {
+                auth = new String[] {"Authorization", IngestFixture.frontierAuth(), "X-Request-Id", "x".repeat(2_700)};
+                usage.put("id", pick(random, BAD_IDENTIFIERS));
+                defect = "oversized X-Request-Id and a bad id";
+            }
+            case 24 -> {
+                String value = pick(random, BAD_RAW_PATH_PARAMETERS);
+                ObjectNode body = fixture.json.createObjectNode();
+                body.putArray("usages").add(usage);
+                String path = random.nextBoolean() ? "/v1beta1/organizations/" + value + "/billing/acct-1/usages"
+                        : "/v1beta1/organizations/org-1/billing/" + value + "/usages";
+                return new Attempt("frontier raw path " + path, path, asciiJson(body), "application/json", new String[0],
+                        raw("Authorization", IngestFixture.frontierAuth()));
+            }
+            default -> {
+                ObjectNode body = fixture.json.createObjectNode();
+                body.putArray("usages").add(usage);
+                return new Attempt("frontier oversized Authorization", path("frontier"), asciiJson(body), "application/json", new String[0],
+                        raw("Authorization", "Basic " + "A".repeat(20_000 + random.nextInt(10_000))));
+            }
         }
         ObjectNode body = fixture.json.createObjectNode();
         body.putArray("usages").add(usage);
-        return finish(random, "frontier " + defect, body.toString(), auth);
+        Attempt attempt = finish(random, "frontier " + defect, asciiJson(body), auth);
+        return new Attempt(attempt.description(), "/v1beta1/organizations/" + org + "/billing/" + billing + "/usages", attempt.body(),
+                attempt.contentType(), attempt.headers(), null);
     }
 
     private static Attempt kinde(Random random) {
@@ -193,7 +345,13 @@ class HostileInputIT {
                 .put("meter_value", String.valueOf(random.nextInt(1000)));
         String[] auth = {"Authorization", fixture.bearer()};
         String defect;
-        switch (random.nextInt(17)) {
+        int roll = random.nextInt(23);
+        if (roll >= 17) {
+            body.removeAll();
+            body.put("customer_agreement_id", "agreement-" + random.nextInt(1000)).put("billing_feature_code", "seats")
+                    .put("meter_value", String.valueOf(random.nextInt(1000)));
+        }
+        switch (roll) {
             case 0 -> { body.put("meter_value", "-" + (1 + random.nextInt(1000))); defect = "negative value"; }
             case 1 -> { body.put("meter_value", hostile(random)); defect = "value not a number"; }
             case 2 -> { body.put("meter_value", random.nextBoolean() ? "NaN" : "-Infinity"); defect = "NaN/Infinity"; }
@@ -210,9 +368,24 @@ class HostileInputIT {
             case 13 -> { auth = bearer(fixture.validClaims().claim("scp", List.of("read:usage")).build()); defect = "no permission"; }
             case 14 -> { auth = bearer(fixture.validClaims().audience("https://elsewhere").build()); defect = "wrong audience"; }
             case 15 -> { auth = bearer(fixture.validClaims().issuer("https://evil.example").build()); defect = "wrong issuer"; }
-            default -> { auth = new String[0]; defect = "no token"; }
+            case 16 -> { auth = new String[0]; defect = "no token"; }
+            case 17, 18 -> {
+                String field = pick(random, "customer_agreement_id", "billing_feature_code");
+                String value = pick(random, BAD_IDENTIFIERS);
+                body.put(field, value);
+                defect = "bad identifier in " + field + ": " + visible(value);
+            }
+            case 19 -> { String value = pick(random, BAD_NUMBERS); body.put("meter_value", value); defect = "meter_value " + visible(value); }
+            case 20 -> { String value = pick(random, BAD_TIMES); body.put("meter_usage_timestamp", value); defect = "timestamp " + visible(value); }
+            default -> {
+                byte[] value = BAD_HEADER_BYTES[random.nextInt(BAD_HEADER_BYTES.length)];
+                List<byte[]> headers = raw("Authorization", fixture.bearer());
+                headers.add(IngestFixture.headerLine("Idempotency-Key", value));
+                return new Attempt("kinde Idempotency-Key bytes " + abbreviate(java.util.HexFormat.of().formatHex(value)), path("kinde"),
+                        asciiJson(body), "application/json", new String[0], headers);
+            }
         }
-        return finish(random, "kinde " + defect, body.toString(), auth);
+        return finish(random, "kinde " + defect, asciiJson(body), auth);
     }
 
     private static Attempt batch(Random random) {
@@ -224,7 +397,13 @@ class HostileInputIT {
         String[] auth = {"X-Api-Key", IngestFixture.API_KEY};
         String defect;
         ObjectNode body = fixture.json.createObjectNode();
-        switch (random.nextInt(12)) {
+        int roll = random.nextInt(17);
+        if (roll >= 12) {
+            event.removeAll();
+            event.put("event_id", "e-" + random.nextInt(1_000_000)).put("billing_account_id", "acct-1").put("feature_code", "gpu")
+                    .put("quantity", String.valueOf(random.nextInt(1000)));
+        }
+        switch (roll) {
             case 0 -> { event.put("quantity", "-" + (1 + random.nextInt(1000)) + ".5"); defect = "negative quantity"; }
             case 1 -> { event.put("quantity", hostile(random)); defect = "quantity not a number"; }
             case 2 -> { event.put("quantity", hugeNumber(random)); defect = "huge quantity"; }
@@ -236,7 +415,26 @@ class HostileInputIT {
             case 8 -> { auth = new String[] {"X-Api-Key", hostile(random).replaceAll("[^\\x21-\\x7e]", "x")}; defect = "wrong key"; }
             case 9 -> { auth = new String[0]; defect = "no key"; }
             case 10 -> { body.put("extra", hostile(random)); defect = "unknown top-level field"; }
-            default -> { body.putArray("events"); defect = "no events"; }
+            case 11 -> { body.putArray("events"); defect = "no events"; }
+            case 12, 13 -> {
+                String field = pick(random, "event_id", "billing_account_id", "feature_code", "org_id");
+                String value = pick(random, BAD_IDENTIFIERS);
+                event.put(field, value);
+                defect = "bad identifier in " + field + ": " + visible(value);
+            }
+            case 14 -> { String value = pick(random, BAD_NUMBERS); event.put("quantity", value); defect = "quantity " + visible(value); }
+            case 15 -> { String value = pick(random, BAD_TIMES); event.put("event_time", value); defect = "event_time " + visible(value); }
+            default -> {
+                if (random.nextBoolean()) {
+                    auth = new String[] {"X-Api-Key", "k".repeat(2_700)};
+                    defect = "long API key";
+                } else {
+                    var events = body.putArray("events");
+                    events.add(event);
+                    return new Attempt("batch oversized X-Api-Key", path("batch"), asciiJson(body), "application/json", new String[0],
+                            raw("X-Api-Key", "k".repeat(20_000 + random.nextInt(10_000))));
+                }
+            }
         }
         if (!body.has("events")) {
             var events = body.putArray("events");
@@ -245,7 +443,7 @@ class HostileInputIT {
                 events.add(event.deepCopy());
             }
         }
-        return finish(random, "batch " + defect, body.toString(), auth);
+        return finish(random, "batch " + defect, asciiJson(body), auth);
     }
 
     /** Most requests go as built; some are also broken as JSON, oversized or of the wrong content type. */
@@ -278,6 +476,33 @@ class HostileInputIT {
         } catch (JOSEException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The JSON text with every non-ASCII character as a {@code \\uXXXX} escape: a lone surrogate cannot travel as
+     * UTF-8 (the client would send '?'), but as an escape it reaches the server's JSON parser as itself.
+     */
+    private static String asciiJson(ObjectNode body) {
+        String text = body.toString();
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            out.append(c < 0x7F ? String.valueOf(c) : String.format("\\u%04x", (int) c));
+        }
+        return out.toString();
+    }
+
+    @SafeVarargs
+    private static <T> T pick(Random random, T... values) {
+        return values[random.nextInt(values.length)];
+    }
+
+    /** A value for a failure message: escapes what a terminal would not show. */
+    private static String visible(String value) {
+        StringBuilder out = new StringBuilder("'");
+        abbreviate(value).codePoints().forEach(c -> out.append(c < 0x20 || (c >= 0x7F && c <= 0xA0) || Character.isSurrogate((char) c)
+                || Character.getType(c) == Character.NON_SPACING_MARK ? String.format("\\u%04X", c) : Character.toString(c)));
+        return out.append("'").toString();
     }
 
     private static String hostile(Random random) {

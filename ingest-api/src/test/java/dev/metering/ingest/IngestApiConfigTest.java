@@ -54,6 +54,28 @@ class IngestApiConfigTest {
     }
 
     @Test
+    void readsTheSharedEventRuleVariablesAndTenantsOfCredentials(@TempDir Path dir) throws Exception {
+        Path keys = dir.resolve("keys");
+        Files.writeString(keys, "bound:key-1:org-a|org-b\nunbound:key-2\n");
+        IngestApiConfig config = IngestApiConfig.fromEnv(new Env(Map.of(
+                "METERING_MAX_FUTURE_SKEW", "1m",
+                "METERING_GRACE_PERIOD", "2h",
+                "INGEST_API_KEYS_FILE", keys.toString(),
+                "KINDE_ORG_CLAIM", "org_code")));
+        assertThat(config.maxFutureSkew()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.gracePeriod()).isEqualTo(Duration.ofHours(2));
+        assertThat(config.apiKeys().get(0).orgs()).containsExactlyInAnyOrder("org-a", "org-b");
+        assertThat(config.apiKeys().get(1).bound()).isFalse();
+        assertThat(config.kinde().orgClaim()).isEqualTo("org_code");
+        assertThat(IngestApiConfig.fromEnv(new Env(Map.of())).maxFutureSkew()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(IngestApiConfig.fromEnv(new Env(Map.of("KINDE_ORG_ID", "cafe\u0301"))).kinde().orgId()).isEqualTo("caf\u00e9");
+        assertThatThrownBy(() -> IngestApiConfig.fromEnv(new Env(Map.of("KINDE_ORG_ID", "a", "KINDE_ORG_CLAIM", "org_code"))))
+                .hasMessageContaining("KINDE_ORG_ID or KINDE_ORG_CLAIM");
+        assertThatThrownBy(() -> IngestApiConfig.fromEnv(new Env(Map.of("INGEST_API_KEYS", "k:topsecret:" + "x".repeat(101)))))
+                .hasMessageStartingWith("INGEST_API_KEYS").message().doesNotContain("topsecret");
+    }
+
+    @Test
     void everyVariableReadIsDocumentedInTheReadme() throws Exception {
         Env env = new Env(Map.of());
         IngestApiConfig.fromEnv(env);

@@ -125,6 +125,67 @@ final class IngestFixture implements AutoCloseable {
         return send(request.build());
     }
 
+    /**
+     * A POST written byte by byte on a socket, for what {@link HttpClient} will not send as given: malformed
+     * %-escapes in the path, header values that are not ASCII (it would replace them with '?').
+     *
+     * @param headers header lines as raw bytes, each without the line break
+     */
+    Response postRaw(IngestApi target, String requestTarget, List<byte[]> headers, String body) {
+        byte[] content = body.getBytes(StandardCharsets.UTF_8);
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", target.port())) {
+            socket.setSoTimeout(60_000);
+            java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+            request.writeBytes(("POST " + requestTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + content.length + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            for (byte[] header : headers) {
+                request.writeBytes(header);
+                request.writeBytes(new byte[] {'\r', '\n'});
+            }
+            request.writeBytes(new byte[] {'\r', '\n'});
+            request.writeBytes(content);
+            socket.getOutputStream().write(request.toByteArray());
+            socket.getOutputStream().flush();
+            String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int headEnd = raw.indexOf("\r\n\r\n");
+            String head = raw.substring(0, headEnd);
+            String responseBody = raw.substring(headEnd + 4);
+            Map<String, List<String>> responseHeaders = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            String[] lines = head.split("\r\n");
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                responseHeaders.computeIfAbsent(lines[i].substring(0, colon).strip(), k -> new ArrayList<>()).add(lines[i].substring(colon + 1).strip());
+            }
+            if (responseHeaders.getOrDefault("Transfer-Encoding", List.of()).contains("chunked")) {
+                StringBuilder unchunked = new StringBuilder();
+                String rest = responseBody;
+                while (true) {
+                    int lineEnd = rest.indexOf("\r\n");
+                    int size = Integer.parseInt(rest.substring(0, lineEnd).strip(), 16);
+                    if (size == 0) {
+                        break;
+                    }
+                    unchunked.append(rest, lineEnd + 2, lineEnd + 2 + size);
+                    rest = rest.substring(lineEnd + 2 + size + 2);
+                }
+                responseBody = unchunked.toString();
+            }
+            int status = Integer.parseInt(lines[0].split(" ")[1]);
+            JsonNode parsed = responseHeaders.getOrDefault("Content-Type", List.of("")).get(0).startsWith("application/json")
+                    ? json.readTree(responseBody) : null;
+            return new Response(status, responseHeaders, responseBody, parsed);
+        } catch (Exception e) {
+            throw new IllegalStateException("raw HTTP request failed: " + requestTarget, e);
+        }
+    }
+
+    static byte[] headerLine(String name, byte[] value) {
+        byte[] prefix = (name + ": ").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] line = java.util.Arrays.copyOf(prefix, prefix.length + value.length);
+        System.arraycopy(value, 0, line, prefix.length, value.length);
+        return line;
+    }
+
     Response get(IngestApi target, String path) {
         return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path)).timeout(Duration.ofSeconds(60)).GET().build());
     }

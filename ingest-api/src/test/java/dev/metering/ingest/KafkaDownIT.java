@@ -70,7 +70,7 @@ class KafkaDownIT {
     @Test
     void anInstanceThatNeverReachedKafkaAnswers503() {
         IngestApiConfig unreachable = new IngestApiConfig("127.0.0.1", 0, "127.0.0.1:" + unusedPort(), fixture.registryUrl,
-                1024 * 1024, Duration.ofHours(48), Duration.ofSeconds(2), Duration.ofMillis(5),
+                1024 * 1024, Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofSeconds(2), Duration.ofMillis(5),
                 fixture.config().frontierCredentials(), fixture.config().kinde(), fixture.config().apiKeys(), 1000, 2000);
         IngestApi api = fixture.startApi(unreachable);
         IngestFixture.Response response = fixture.post(api, "/v1/events:batch", """

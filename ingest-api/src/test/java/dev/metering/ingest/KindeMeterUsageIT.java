@@ -7,14 +7,15 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
+import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
-import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.List;
+import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,29 +56,69 @@ class KindeMeterUsageIT {
         UsageEvent event = records.get(0).value();
         assertThat(event.getReceivedAt()).isBetween(sent, Instant.now());
         assertThat(event).isEqualTo(UsageEvent.newBuilder()
-                .setEventId("req-77").setBillingAccountId("agreement_1").setFeatureCode("seats")
+                .setEventId("req-77").setIdSpace(IdSpace.KINDE).setBillingAccountId("agreement_1").setFeatureCode("seats")
                 .setQuantity(new BigDecimal("12.500000000000")).setValueType(ValueType.ABSOLUTE)
                 .setEventTime(usedAt).setReceivedAt(event.getReceivedAt()).setOrigin("kinde")
                 .build());
     }
 
     @Test
-    void withoutIdempotencyKeyAnIdenticalRetryCarriesTheSameDerivedId() {
+    void threeIdenticalRequestsWithoutIdempotencyKeyAreThreeUsagesWithDistinctIds() {
         long before = fixture.endOffset();
-        Instant usedAt = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
         String body = """
-                {"customer_agreement_id": "agreement_2", "billing_feature_code": "api_calls", "meter_value": "3",
-                 "meter_usage_timestamp": "%s"}""".formatted(usedAt);
-        assertThat(fixture.post(PATH, body, "Authorization", fixture.bearer()).status()).isEqualTo(200);
-        assertThat(fixture.post(PATH, body, "Authorization", fixture.bearer()).status()).isEqualTo(200);
+                {"customer_agreement_id": "agreement_2", "billing_feature_code": "api_calls", "meter_value": "1"}""";
+        for (int i = 0; i < 3; i++) {
+            IngestFixture.Response response = fixture.post(PATH, body, "Authorization", fixture.bearer());
+            assertThat(response.status()).as(response.body()).isEqualTo(200);
+        }
 
         List<ConsumerRecord<String, UsageEvent>> records = fixture.readFrom(before);
-        assertThat(records).hasSize(2);
-        String expectedId = KindeMeterUsageEndpoint.derivedEventId("agreement_2", "api_calls", new BigDecimal("3.000000000000"),
-                ValueType.DELTA, usedAt);
-        assertThat(records).extracting(record -> record.value().getEventId()).containsExactly(expectedId, expectedId);
-        assertThat(records.get(0).value().getValueType()).isEqualTo(ValueType.DELTA);
-        assertThat(records.get(0).value().getEventTime()).isEqualTo(usedAt);
+        assertThat(records).hasSize(3);
+        List<String> ids = records.stream().map(record -> record.value().getEventId()).toList();
+        assertThat(ids).doesNotHaveDuplicates().isSorted().allSatisfy(id -> assertThat(UUID.fromString(id).version()).isEqualTo(7));
+        assertThat(records).allSatisfy(record -> {
+            assertThat(record.value().getIdSpace()).isEqualTo(IdSpace.KINDE);
+            assertThat(record.value().getQuantity()).isEqualByComparingTo("1");
+        });
+    }
+
+    @Test
+    void requestsWithTheSameIdempotencyKeyCarryTheSameIdInNormalForm() {
+        long before = fixture.endOffset();
+        String body = """
+                {"customer_agreement_id": "agreement_2", "billing_feature_code": "api_calls", "meter_value": "1"}""";
+        // the key decomposed (e + combining acute) and composed: one identifier
+        for (String key : new String[] {"retry-cafe\u0301", "retry-caf\u00e9", "retry-caf\u00e9"}) {
+            // raw UTF-8 bytes on the wire (HttpClient sends only ASCII header values)
+            IngestFixture.Response response = fixture.postRaw(fixture.api, PATH, List.of(
+                    IngestFixture.headerLine("Authorization", fixture.bearer().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
+                    IngestFixture.headerLine("Idempotency-Key", key.getBytes(java.nio.charset.StandardCharsets.UTF_8))), body);
+            assertThat(response.status()).as(response.body()).isEqualTo(200);
+        }
+        assertThat(fixture.readFrom(before)).extracting(record -> record.value().getEventId())
+                .containsExactly("retry-caf\u00e9", "retry-caf\u00e9", "retry-caf\u00e9");
+    }
+
+    @Test
+    void tokensActForTheConfiguredOrganizationOrTheirOrgClaim() {
+        IngestApiConfig config = fixture.config();
+        IngestApi fixedOrg = fixture.startApi(config.withCredentials(config.frontierCredentials(), config.kinde().withOrg("org-kinde", null), config.apiKeys()));
+        IngestApi byClaim = fixture.startApi(config.withCredentials(config.frontierCredentials(), config.kinde().withOrg(null, "org_code"), config.apiKeys()));
+        String body = """
+                {"customer_agreement_id": "agreement_t", "billing_feature_code": "seats", "meter_value": "1"}""";
+        String withClaim = "Bearer " + fixture.token(fixture.validClaims().claim("org_code", "org_123").build());
+        long before = fixture.endOffset();
+
+        assertThat(fixture.post(PATH, body, "Authorization", withClaim).status()).isEqualTo(200);
+        assertThat(fixture.post(fixedOrg, PATH, body, "Authorization", withClaim).status()).isEqualTo(200);
+        assertThat(fixture.post(byClaim, PATH, body, "Authorization", withClaim).status()).isEqualTo(200);
+        IngestFixture.Response noClaim = fixture.post(byClaim, PATH, body, "Authorization", fixture.bearer());
+        assertThat(noClaim.status()).isEqualTo(403);
+        assertThat(noClaim.json().get("errors").get(0).get("code").asText()).isEqualTo("FORBIDDEN");
+        assertThat(noClaim.json().get("errors").get(0).get("message").asText()).isEqualTo("token has no org_code claim naming its organization");
+
+        assertThat(fixture.readFrom(before)).extracting(record -> record.value().getOrgId())
+                .as("default tenant, configured org, the token's claim").containsExactly(null, "org-kinde", "org_123");
     }
 
     @Test
@@ -97,7 +138,7 @@ class KindeMeterUsageIT {
                 {"Basic abc", "401", "must use the Bearer scheme"},
                 {"Bearer not-a-jwt", "401", "not a valid JWT"},
                 {"Bearer " + IngestFixture.sign(fixture.validClaims().build(), otherKey), "401", "invalid bearer token"},
-                {"Bearer " + fixture.token(fixture.validClaims().expirationTime(Date.from(Instant.now().minusSeconds(600))).build()), "401", "Expired JWT"},
+                {"Bearer " + fixture.token(fixture.validClaims().expirationTime(Date.from(Instant.now().minusSeconds(600))).build()), "401", "it has expired"},
                 {"Bearer " + fixture.token(fixture.validClaims().expirationTime(null).build()), "401", "exp"},
                 {"Bearer " + fixture.token(fixture.validClaims().issuer("https://evil.example").build()), "401", "iss"},
                 {"Bearer " + fixture.token(fixture.validClaims().audience("https://other.api").build()), "401", "audience"},
@@ -136,7 +177,7 @@ class KindeMeterUsageIT {
             "negative value        | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"-1\"}      | meter_value must not be negative",
             "13 decimals           | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"0.0000000000001\"} | meter_value has more than 12 digits after the decimal point",
             "bad type code         | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\", \"meter_type_code\": \"total\"} | meter_type_code must be 'absolute' or 'delta'",
-            "future timestamp      | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\", \"meter_usage_timestamp\": \"2999-01-01T00:00:00Z\"} | meter_usage_timestamp is more than 5 minutes in the future",
+            "future timestamp      | {\"customer_agreement_id\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\", \"meter_usage_timestamp\": \"2999-01-01T00:00:00Z\"} | meter_usage_timestamp is more than PT5M after",
             "camelCase is unknown  | {\"customerAgreementId\": \"a\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\"}          | customerAgreementId is not a known field",
     })
     void refusesInvalidRequestsInKindeShapeAndProducesNothing(String name, String body, String message) {

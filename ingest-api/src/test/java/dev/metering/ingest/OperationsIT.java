@@ -66,9 +66,7 @@ class OperationsIT {
     void closeAnswersTheRequestsInFlightBeforeStopping() throws Exception {
         // a long linger keeps the event in the producer's buffer until close() flushes it
         IngestApiConfig config = fixture.config();
-        IngestApi closing = fixture.startApi(new IngestApiConfig(config.httpHost(), 0, config.kafkaBootstrapServers(),
-                config.schemaRegistryUrl(), config.maxBodyBytes(), config.gracePeriod(), Duration.ofSeconds(60), Duration.ofSeconds(20),
-                config.frontierCredentials(), config.kinde(), config.apiKeys(), 1000, 2000));
+        IngestApi closing = fixture.startApi(config.withLinger(Duration.ofSeconds(20), Duration.ofSeconds(60)));
         long before = fixture.endOffset();
         var response = fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create("http://127.0.0.1:" + closing.port() + "/v1/events:batch"))

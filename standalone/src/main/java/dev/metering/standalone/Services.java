@@ -25,7 +25,8 @@ final class Services {
     private Services() {
     }
 
-    record Started(List<AutoCloseable> services, int apiPort, boolean demoCredentials) {
+    /** @param demoKindeToken a bearer token for the demo Kinde key, or null when Kinde keys are configured */
+    record Started(List<AutoCloseable> services, int apiPort, boolean demoCredentials, String demoKindeToken) {
     }
 
     static Started start(ServiceSettings settings, Map<String, String> environment) {
@@ -45,6 +46,12 @@ final class Services {
             variables.put("INGEST_API_KEYS", DEMO_API_KEY);
             variables.put("INGEST_FRONTIER_CREDENTIALS", DEMO_FRONTIER_CREDENTIAL);
         }
+        String demoKindeToken = null;
+        if (DemoKinde.wanted(variables)) {
+            DemoKinde kinde = DemoKinde.generate();
+            variables.putAll(kinde.variables());
+            demoKindeToken = kinde.token(java.time.Instant.now());
+        }
         Env env = new Env(variables);
 
         List<AutoCloseable> started = new ArrayList<>();
@@ -57,7 +64,7 @@ final class Services {
             started.add(sink);
             IngestApi api = new IngestApi(IngestApiConfig.fromEnv(env)).start();
             started.add(api);
-            return new Started(started, api.port(), demo);
+            return new Started(started, api.port(), demo, demoKindeToken);
         } catch (RuntimeException e) {
             for (int i = started.size() - 1; i >= 0; i--) {
                 try {

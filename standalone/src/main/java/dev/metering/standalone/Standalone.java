@@ -72,7 +72,8 @@ public final class Standalone implements Callable<Integer> {
     }
 
     /** What a running standalone offers, for the banner and for tests. */
-    record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort, boolean demoCredentials) {
+    record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort, boolean demoCredentials,
+                    String demoKindeToken) {
         String banner() {
             String demo = !demoCredentials ? "" : String.join(System.lineSeparator(),
                     "",
@@ -81,6 +82,14 @@ public final class Standalone implements Callable<Integer> {
                     "    -d '{\"events\": [{\"event_id\": \"e-1\", \"billing_account_id\": \"acct-1\", \"feature_code\": \"api_calls\", \"quantity\": \"3\", \"value_type\": \"DELTA\"}]}'",
                     "  curl -s -u demo:demo-secret -H 'Content-Type: application/json' http://localhost:" + apiPort
                             + "/v1beta1/organizations/org-1/billing/acct-1/usages -d '{\"usages\": [{\"id\": \"u-1\", \"source\": \"storage\", \"amount\": 5}]}'");
+            String kinde = demoKindeToken == null ? "" : String.join(System.lineSeparator(),
+                    "",
+                    "No Kinde key configured, so a demo signing key was generated and is trusted (issuer " + DemoKinde.ISSUER + ", audience "
+                            + DemoKinde.AUDIENCE + "; set KINDE_JWKS_URL or KINDE_JWT_PUBLIC_KEY to replace it). A token valid for a day:",
+                    "  curl -s -H 'Authorization: Bearer " + demoKindeToken + "' \\",
+                    "    -H 'Content-Type: application/json' -H 'Idempotency-Key: usage-1' http://localhost:" + apiPort + "/api/v1/billing/meter_usage \\",
+                    "    -d '{\"customer_agreement_id\": \"acct-1\", \"billing_feature_code\": \"seats\", \"meter_value\": \"1\"}'",
+                    "  (a retry sends the same Idempotency-Key; without one every request counts as a new usage, as in Kinde)");
             return String.join(System.lineSeparator(),
                     "",
                     "Metering pipeline is running.",
@@ -89,6 +98,7 @@ public final class Standalone implements Callable<Integer> {
                     "  PostgreSQL:              " + jdbcUrl + " (user " + databaseUser + ")",
                     "  Ingest API:              http://localhost:" + apiPort + " (OpenAPI: /openapi.json)",
                     demo,
+                    kinde,
                     "",
                     "Query the rollups:",
                     "  psql \"" + psqlUrl() + "\" -c 'SELECT * FROM usage_hourly ORDER BY window_start DESC LIMIT 20'",
@@ -138,7 +148,7 @@ public final class Standalone implements Callable<Integer> {
         Services.Started services = Services.start(settings, environment);
         services.services().forEach(running::push);
         return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, services.apiPort(),
-                services.demoCredentials());
+                services.demoCredentials(), services.demoKindeToken());
     }
 
     synchronized void stop() {

@@ -71,6 +71,16 @@ class StandaloneIT {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            // the Kinde endpoint, with the demo token the banner prints
+            HttpResponse<String> kinde = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + pipeline.apiPort() + "/api/v1/billing/meter_usage"))
+                    .header("Authorization", "Bearer " + pipeline.demoKindeToken())
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("""
+                            {"customer_agreement_id": "acct-2", "billing_feature_code": "seats", "meter_value": "1"}""")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(kinde.statusCode()).as(kinde.body()).isEqualTo(200);
+            assertThat(pipeline.banner()).contains(pipeline.demoKindeToken(), "/api/v1/billing/meter_usage");
 
             String billable = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

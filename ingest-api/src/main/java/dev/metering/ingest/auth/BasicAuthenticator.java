@@ -24,12 +24,12 @@ public final class BasicAuthenticator {
     }
 
     /**
-     * The credential behind an {@code Authorization: Basic ...} header, checked against the organization.
+     * The credential behind an {@code Authorization: Basic ...} header. Whether it may write for an organization
+     * is {@link #requireOrg}'s question, asked once the org in the path is known to be a valid identifier.
      *
-     * @return the user name (for rate limits and metrics)
-     * @throws ApiException UNAUTHENTICATED for a missing or wrong credential, PERMISSION_DENIED for another org
+     * @throws ApiException UNAUTHENTICATED for a missing or wrong credential
      */
-    public String authenticate(String authorization, String orgId) {
+    public FrontierCredential authenticate(String authorization) {
         if (authorization == null || authorization.isBlank()) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "missing Authorization header; use HTTP Basic authentication");
         }
@@ -52,9 +52,16 @@ public final class BasicAuthenticator {
         if (entry == null || !secretMatches) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "invalid user name or secret");
         }
-        if (!entry.credential().mayWriteFor(orgId)) {
-            throw new ApiException(ErrorKind.PERMISSION_DENIED, "user " + user + " may not write usage for organization " + orgId);
+        return entry.credential();
+    }
+
+    /**
+     * @param orgId the normalised organization of the request
+     * @throws ApiException PERMISSION_DENIED when the credential is not bound to it
+     */
+    public static void requireOrg(FrontierCredential credential, String orgId) {
+        if (!credential.mayWriteFor(orgId)) {
+            throw new ApiException(ErrorKind.PERMISSION_DENIED, "user " + credential.username() + " may not write usage for organization " + orgId);
         }
-        return user;
     }
 }

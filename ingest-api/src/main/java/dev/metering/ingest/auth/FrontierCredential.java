@@ -1,5 +1,6 @@
 package dev.metering.ingest.auth;
 
+import dev.metering.schemas.rules.Identifiers;
 import java.util.Set;
 
 /**
@@ -19,9 +20,14 @@ public record FrontierCredential(String username, String secret, Set<String> org
         if (orgs == null || orgs.isEmpty()) {
             throw new IllegalArgumentException("Frontier credential '" + username + "' is bound to no organization; list them after the secret (org1|org2) or use *");
         }
-        orgs = Set.copyOf(orgs);
+        Set<String> normal = new java.util.LinkedHashSet<>();
+        for (String org : orgs) {
+            normal.add(org.equals(ANY_ORG) ? org : Identifiers.normalize("organization of Frontier user '" + username + "'", org));
+        }
+        orgs = Set.copyOf(normal);
     }
 
+    /** @param orgId a normalised organization id ({@link Identifiers#normalize}) */
     public boolean mayWriteFor(String orgId) {
         return orgs.contains(ANY_ORG) || orgs.contains(orgId);
     }

@@ -14,12 +14,20 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.JWTParser;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.ConfigurableJWTProcessor;
-import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import dev.metering.ingest.http.ApiException;
 import dev.metering.ingest.http.ErrorKind;
+import dev.metering.schemas.rules.Identifiers;
+import dev.metering.schemas.rules.RuleViolation;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
 import java.net.MalformedURLException;
 import java.net.URI;
 import java.security.KeyFactory;
@@ -30,14 +38,15 @@ import java.security.spec.X509EncodedKeySpec;
 import java.text.ParseException;
 import java.util.Base64;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
  * Verifies Kinde access tokens: signature (RSA or EC, keys from a JWKS URL or configured; unsigned
  * {@code alg: none} tokens are refused), {@code exp} (required), {@code iss} (exact) and {@code aud} (one of
- * the configured audiences), then the permission in {@code scp} or {@code permissions}.
+ * the configured audiences), then the permission in {@code scp} or {@code permissions}, then the organization
+ * the token acts for ({@code KINDE_ORG_ID}, or the claim {@code KINDE_ORG_CLAIM} names). Refusals are worded here,
+ * never by the JWT library.
  */
 public final class KindeTokenVerifier {
     public static final String REQUIRED_PERMISSION = "create:meter_usage";
@@ -46,9 +55,18 @@ public final class KindeTokenVerifier {
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
             JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512);
 
+    /** Who a verified token speaks for (for rate limits) and the organization (tenant) its events belong to (null = default). */
+    public record KindePrincipal(String subject, String orgId) {
+    }
+
+    /** Clock skew tolerated on {@code exp} and {@code nbf}, as nimbus-jose-jwt's default claims verifier does. */
+    static final Duration MAX_CLOCK_SKEW = Duration.ofSeconds(60);
+
     private final ConfigurableJWTProcessor<SecurityContext> processor;
+    private final KindeJwtSettings settings;
 
     public KindeTokenVerifier(KindeJwtSettings settings) {
+        this.settings = settings;
         if (!settings.enabled()) {
             processor = null;
             return;
@@ -65,19 +83,17 @@ public final class KindeTokenVerifier {
         }
         DefaultJWTProcessor<SecurityContext> jwtProcessor = new DefaultJWTProcessor<>();
         jwtProcessor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
-        jwtProcessor.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(
-                new HashSet<>(settings.audiences()),
-                new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
-                Set.of("exp", "iss", "aud"),
-                null));
+        // The claims are checked below, so every refusal is worded by us (the library's texts are not an API).
+        jwtProcessor.setJWTClaimsSetVerifier((claims, context) -> { });
         processor = jwtProcessor;
     }
 
     /**
-     * @return who the token speaks for ({@code sub}, else {@code azp}, else {@code client_id}), for rate limits
+     * @return who the token speaks for ({@code sub}, else {@code azp}, else {@code client_id}) and its organization
      * @throws ApiException UNAUTHENTICATED for a missing or invalid token, PERMISSION_DENIED without the permission
+     *                      or without the organization claim the server is configured to read
      */
-    public String verify(String authorization) {
+    public KindePrincipal verify(String authorization) {
         if (processor == null) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "Kinde token verification is not configured on this server");
         }
@@ -87,20 +103,61 @@ public final class KindeTokenVerifier {
         if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new ApiException(ErrorKind.UNAUTHENTICATED, "Authorization header must use the Bearer scheme");
         }
+        String token = authorization.substring(7).strip();
+        JWT parsed;
+        try {
+            parsed = JWTParser.parse(token);
+        } catch (ParseException e) {
+            throw new ApiException(ErrorKind.UNAUTHENTICATED, "bearer token is not a valid JWT");
+        }
+        if (!(parsed instanceof SignedJWT signed)) {
+            throw invalid(parsed instanceof PlainJWT ? "unsigned tokens (alg none) are refused" : "encrypted tokens are not accepted");
+        }
+        if (!ALGORITHMS.contains(signed.getHeader().getAlgorithm())) {
+            throw invalid("its algorithm " + signed.getHeader().getAlgorithm() + " is not accepted (RS, PS or ES only)");
+        }
         JWTClaimsSet claims;
         try {
-            claims = processor.process(authorization.substring(7).strip(), null);
-        } catch (ParseException e) {
-            throw new ApiException(ErrorKind.UNAUTHENTICATED, "bearer token is not a valid JWT: " + e.getMessage());
+            claims = processor.process(signed, null);
         } catch (KeySourceException e) {
             // the JWKS endpoint is down or unreadable: not the client's fault, and retrying later may work
-            throw new ApiException(ErrorKind.UNAVAILABLE, "cannot fetch the keys to verify the token: " + e.getMessage(), 5);
+            throw new ApiException(ErrorKind.UNAVAILABLE, "cannot fetch the keys to verify the token; retry later", 5);
         } catch (BadJOSEException | JOSEException e) {
-            throw new ApiException(ErrorKind.UNAUTHENTICATED, "invalid bearer token: " + e.getMessage());
+            throw invalid("its signature does not verify with the keys this server trusts");
         }
+        checkClaims(claims, Instant.now());
         if (!hasPermission(claims)) {
             throw new ApiException(ErrorKind.PERMISSION_DENIED, "token lacks the permission " + REQUIRED_PERMISSION + " (in scp or permissions)");
         }
+        return new KindePrincipal(subject(claims), org(claims));
+    }
+
+    private void checkClaims(JWTClaimsSet claims, Instant now) {
+        Date expires = claims.getExpirationTime();
+        if (expires == null) {
+            throw invalid("it has no expiry (exp)");
+        }
+        if (now.isAfter(expires.toInstant().plus(MAX_CLOCK_SKEW))) {
+            throw invalid("it has expired (exp)");
+        }
+        Date notBefore = claims.getNotBeforeTime();
+        if (notBefore != null && now.isBefore(notBefore.toInstant().minus(MAX_CLOCK_SKEW))) {
+            throw invalid("it is not valid before its nbf time");
+        }
+        if (!settings.issuer().equals(claims.getIssuer())) {
+            throw invalid("its issuer (iss) is not the one this server trusts");
+        }
+        List<String> audiences = claims.getAudience();
+        if (audiences == null || audiences.stream().noneMatch(settings.audiences()::contains)) {
+            throw invalid("its audience (aud) is not one this server accepts");
+        }
+    }
+
+    private static ApiException invalid(String why) {
+        return new ApiException(ErrorKind.UNAUTHENTICATED, "invalid bearer token: " + why);
+    }
+
+    private static String subject(JWTClaimsSet claims) {
         for (String claim : List.of("sub", "azp", "client_id")) {
             Object value = claims.getClaim(claim);
             if (value instanceof String text && !text.isBlank()) {
@@ -108,6 +165,26 @@ public final class KindeTokenVerifier {
             }
         }
         return "kinde";
+    }
+
+    /** The tenant: the configured org, or the configured claim's value, or null (default tenant). */
+    private String org(JWTClaimsSet claims) {
+        if (settings.orgId() != null) {
+            return settings.orgId();
+        }
+        if (settings.orgClaim() == null) {
+            return null;
+        }
+        Object value = claims.getClaim(settings.orgClaim());
+        if (!(value instanceof String text) || text.isBlank()) {
+            throw new ApiException(ErrorKind.PERMISSION_DENIED, "token has no " + settings.orgClaim() + " claim naming its organization");
+        }
+        try {
+            return Identifiers.normalize(settings.orgClaim(), text);
+        } catch (RuleViolation e) {
+            throw new ApiException(ErrorKind.PERMISSION_DENIED, "token's " + settings.orgClaim() + " claim is not a valid organization id: it "
+                    + e.problem());
+        }
     }
 
     private static boolean hasPermission(JWTClaimsSet claims) {

@@ -3,14 +3,17 @@ package dev.metering.ingest.batch;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
+import dev.metering.ingest.auth.ApiKey;
 import dev.metering.ingest.auth.ApiKeyAuthenticator;
 import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.UsageEndpoint;
-import dev.metering.ingest.validation.EventRules;
 import dev.metering.ingest.validation.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
+import dev.metering.ingest.validation.RequestRules;
+import dev.metering.schemas.rules.Identifiers;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,9 +24,10 @@ import java.util.Set;
 /**
  * The native batch endpoint: {@code POST /v1/events:batch} with {@code {"events": [...]}}, up to
  * {@value #MAX_EVENTS} events in the canonical UsageEvent shape (snake_case). Each event is accepted or
- * refused on its own; the accepted ones are produced and the answer lists a result per event.
+ * refused on its own; the accepted ones are produced and the answer lists a result per event. Ids are native
+ * event ids ({@link IdSpace#NATIVE}); the tenant is what the key allows ({@link ApiKey#orgFor}).
  */
-public final class BatchEventsEndpoint extends UsageEndpoint {
+public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
     public static final String PATH = "/v1/events:batch";
     public static final String ORIGIN = "batch";
     public static final int MAX_EVENTS = 1000;
@@ -39,8 +43,13 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
     }
 
     @Override
-    protected String authenticate(Context ctx) {
+    protected ApiKey authenticate(Context ctx) {
         return authenticator.authenticate(ctx.header("X-Api-Key"), ctx.header("Authorization"));
+    }
+
+    @Override
+    protected String principalName(ApiKey key) {
+        return key.name();
     }
 
     @Override
@@ -54,8 +63,8 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
     }
 
     @Override
-    protected Prepared prepare(Context ctx, JsonNode body) {
-        List<Result> results = validate(body, support.rules());
+    protected Prepared prepare(Context ctx, JsonNode body, ApiKey key) {
+        List<Result> results = validate(body, key, support.rules());
         List<UsageEvent> accepted = new ArrayList<>();
         ObjectNode answer = support.json().createObjectNode();
         ArrayNode list = answer.putArray("results");
@@ -74,6 +83,7 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
             } else {
                 invalid++;
                 item.put("status", "invalid");
+                item.put("code", result.error().kind().name());
                 item.put("reason", result.error().getMessage());
                 support.metrics().eventsRejected(ORIGIN, result.error().reason().name().toLowerCase(Locale.ROOT), 1);
             }
@@ -84,7 +94,7 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
     }
 
     /** Per-event validation; a request that is not {@code {"events": [1..1000 items]}} is refused as a whole. */
-    public static List<Result> validate(JsonNode body, EventRules rules) {
+    public static List<Result> validate(JsonNode body, ApiKey key, RequestRules rules) {
         JsonFields request = JsonFields.read(body, "", REQUEST_FIELDS, false);
         ArrayNode events = request.requiredArray("events");
         if (events.isEmpty()) {
@@ -98,9 +108,10 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
         for (int i = 0; i < events.size(); i++) {
             JsonNode node = events.get(i);
             JsonNode idNode = node.isObject() ? node.get("event_id") : null;
-            String eventId = idNode != null && idNode.isTextual() ? idNode.textValue() : null;
+            String eventId = idNode != null && idNode.isTextual() ? echoableId(idNode.textValue()) : null;
             try {
-                results.add(new Result(i, eventId, toEvent(JsonFields.read(node, "events[" + i + "]", EVENT_FIELDS, false), rules, now), null));
+                UsageEvent event = toEvent(JsonFields.read(node, "events[" + i + "]", EVENT_FIELDS, false), key, rules, now);
+                results.add(new Result(i, event.getEventId(), event, null));
             } catch (InvalidFieldException e) {
                 results.add(new Result(i, eventId, null, e));
             }
@@ -108,30 +119,42 @@ public final class BatchEventsEndpoint extends UsageEndpoint {
         return results;
     }
 
-    private static UsageEvent toEvent(JsonFields event, EventRules rules, Instant now) {
+    /** The id to show next to a refused event: its normal form when it is a valid identifier, else none (no echo of junk). */
+    private static String echoableId(String id) {
+        try {
+            return Identifiers.normalize("event_id", id);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static UsageEvent toEvent(JsonFields event, ApiKey key, RequestRules rules, Instant now) {
         String valueType = event.optionalString("value_type", 20);
         ValueType type;
         try {
             type = valueType == null ? ValueType.DELTA : ValueType.valueOf(valueType.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new InvalidFieldException(event.path("value_type"), "must be DELTA or ABSOLUTE, got '" + valueType + "'");
+            throw new InvalidFieldException(event.path("value_type"), "must be DELTA or ABSOLUTE");
         }
-        String eventTime = event.optionalString("event_time", 64);
-        return UsageEvent.newBuilder()
-                .setEventId(event.requiredString("event_id", EventRules.MAX_ID_LENGTH))
-                .setBillingAccountId(event.requiredString("billing_account_id", EventRules.MAX_ID_LENGTH))
-                .setOrgId(event.optionalString("org_id", EventRules.MAX_ID_LENGTH))
-                .setFeatureCode(event.requiredString("feature_code", EventRules.MAX_ID_LENGTH))
+        String eventTime = event.string("event_time");
+        String org = key.orgFor(RequestRules.optionalIdentifier(event.path("org_id"), event.string("org_id")), event.path("org_id"));
+        UsageEvent usage = UsageEvent.newBuilder()
+                .setEventId(RequestRules.identifier(event.path("event_id"), event.string("event_id")))
+                .setIdSpace(IdSpace.NATIVE)
+                .setBillingAccountId(RequestRules.identifier(event.path("billing_account_id"), event.string("billing_account_id")))
+                .setOrgId(org)
+                .setFeatureCode(RequestRules.identifier(event.path("feature_code"), event.string("feature_code")))
                 .setQuantity(rules.quantity(event.path("quantity"), event.node("quantity")))
                 .setValueType(type)
-                .setEventTime(eventTime == null ? now : rules.eventTime(event.path("event_time"), eventTime, now))
+                .setEventTime(eventTime == null ? rules.admit(event.path("event_time"), now, now) : rules.eventTime(event.path("event_time"), eventTime, now))
                 .setReceivedAt(now)
-                .setUsageType(event.optionalString("usage_type", EventRules.MAX_ID_LENGTH))
-                .setUserId(event.optionalString("user_id", EventRules.MAX_TEXT_LENGTH))
-                .setProjectId(event.optionalString("project_id", EventRules.MAX_ID_LENGTH))
-                .setDescription(event.optionalString("description", EventRules.MAX_TEXT_LENGTH))
-                .setMetadata(rules.metadata(event.path("metadata"), event.node("metadata"), true))
+                .setUsageType(RequestRules.text(event.path("usage_type"), event.string("usage_type"), Identifiers.MAX_LENGTH))
+                .setUserId(RequestRules.text(event.path("user_id"), event.string("user_id"), Identifiers.MAX_TEXT_LENGTH))
+                .setProjectId(RequestRules.text(event.path("project_id"), event.string("project_id"), Identifiers.MAX_LENGTH))
+                .setDescription(RequestRules.text(event.path("description"), event.string("description"), Identifiers.MAX_TEXT_LENGTH))
+                .setMetadata(RequestRules.metadata(event.path("metadata"), event.node("metadata"), true))
                 .setOrigin(ORIGIN)
                 .build();
+        return rules.check(usage, field -> field.equals("origin") ? "origin" : event.path(field));
     }
 }

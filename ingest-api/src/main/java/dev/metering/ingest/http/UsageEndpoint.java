@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metering.avro.UsageEvent;
 import dev.metering.ingest.kafka.UsageEventPublisher;
-import dev.metering.ingest.validation.EventRules;
 import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import java.io.IOException;
@@ -14,7 +14,6 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletionException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.jetbrains.annotations.NotNull;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,12 +24,12 @@ import org.slf4j.LoggerFactory;
  * acknowledged every one. Nothing is produced for a request refused before that point. The answer waits
  * asynchronously ({@code ctx.future}), so a slow broker holds no HTTP thread.
  */
-public abstract class UsageEndpoint implements Handler {
+public abstract class UsageEndpoint<P> implements Handler {
     public static final String API_ATTRIBUTE = "ingest.api";
     private static final Logger LOG = LoggerFactory.getLogger(UsageEndpoint.class);
 
     /** What the endpoints share. */
-    public record Support(ObjectMapper json, EventRules rules, UsageEventPublisher publisher, RateLimiter rateLimiter,
+    public record Support(ObjectMapper json, RequestRules rules, UsageEventPublisher publisher, RateLimiter rateLimiter,
                           IngestMetrics metrics, long maxBodyBytes, long retryAfterSeconds, String deliveryTimeoutText) {
     }
 
@@ -48,11 +47,17 @@ public abstract class UsageEndpoint implements Handler {
         this.errorFormat = errorFormat;
     }
 
-    /** @return the principal (user, subject or key name), for the rate limit */
-    protected abstract String authenticate(Context ctx);
+    /** @return the credential the request was sent with; throws {@link ApiException} when there is none */
+    protected abstract P authenticate(Context ctx);
 
-    /** Validates the whole request and maps it to events; throws {@link ApiException} for anything wrong. */
-    protected abstract Prepared prepare(Context ctx, JsonNode body);
+    /** The principal's name (user, subject or key name), for the rate limit. */
+    protected abstract String principalName(P principal);
+
+    /**
+     * Validates the whole request and maps it to events, each in the tenant the credential acts for; throws
+     * {@link ApiException} for anything wrong. Every event must pass {@link RequestRules#check} before it is returned.
+     */
+    protected abstract Prepared prepare(Context ctx, JsonNode body, P principal);
 
     /** How many events the body holds, for the rejection metric. */
     protected int eventCount(JsonNode body) {
@@ -69,10 +74,10 @@ public abstract class UsageEndpoint implements Handler {
         ctx.attribute(API_ATTRIBUTE, api);
         JsonNode body = null;
         try {
-            String principal = authenticate(ctx);
-            support.rateLimiter().acquire(api + ":" + principal);
+            P principal = authenticate(ctx);
+            support.rateLimiter().acquire(api + ":" + principalName(principal));
             body = readJson(ctx);
-            Prepared prepared = prepare(ctx, body);
+            Prepared prepared = prepare(ctx, body, principal);
             int count = prepared.events().size();
             if (count == 0) {
                 respond(ctx, 200, prepared.successBody());
@@ -96,20 +101,19 @@ public abstract class UsageEndpoint implements Handler {
             support.metrics().eventsRejected(api, e.kind().metricReason(), body == null ? 1 : eventCount(body));
             respondError(ctx, e);
         } catch (RuntimeException e) {
-            LOG.error("Unexpected error in {} endpoint", api, e);
-            respondError(ctx, new ApiException(ErrorKind.INTERNAL, "internal error; nothing was written"));
+            ApiException answer = Errors.toApiException(e);
+            if (answer.kind() == ErrorKind.INTERNAL) {
+                LOG.error("Unexpected error in {} endpoint", api, e);
+            }
+            support.metrics().eventsRejected(api, answer.kind().metricReason(), body == null ? 1 : eventCount(body));
+            respondError(ctx, answer);
         }
     }
 
     private ApiException produceFailure(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        if (cause instanceof RecordTooLargeException) {
-            return new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "an event is larger than Kafka accepts: " + cause.getMessage());
-        }
         LOG.warn("Kafka did not acknowledge events of a {} request: {}", api, cause.toString());
-        return new ApiException(ErrorKind.UNAVAILABLE, "Kafka did not acknowledge the events within " + support.deliveryTimeoutText()
-                + " (" + cause.getClass().getSimpleName() + "); nothing is confirmed, retry later with the same ids",
-                support.retryAfterSeconds());
+        return Errors.notAcknowledged(cause, support.deliveryTimeoutText(), support.retryAfterSeconds());
     }
 
     private JsonNode readJson(Context ctx) {
@@ -127,7 +131,7 @@ public abstract class UsageEndpoint implements Handler {
         try (InputStream in = ctx.req().getInputStream()) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         } catch (IOException e) {
-            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "could not read the request body: " + e.getMessage());
+            throw Errors.unreadableBody(e);
         }
         if (bytes.length > max) {
             throw tooLarge(max);
@@ -137,11 +141,8 @@ public abstract class UsageEndpoint implements Handler {
         }
         try {
             return support.json().readTree(bytes);
-        } catch (JsonProcessingException e) {
-            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is not valid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
         } catch (IOException e) {
-            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is not valid JSON: " + e.getMessage());
+            throw Errors.unreadableBody(e);
         }
     }
 

@@ -2,15 +2,16 @@ package dev.metering.ingest.validation;
 
 import dev.metering.ingest.http.ApiException;
 import dev.metering.ingest.http.ErrorKind;
+import dev.metering.schemas.rules.RuleViolation;
 
 /**
- * A field of the request that breaks a rule. The message starts with the field's path as the client wrote
- * it ({@code usages[1].amount}), then says what is wrong.
+ * A field of the request that breaks a rule. The message starts with the field's name as the client wrote
+ * it ({@code usages[1].amount}, {@code billingId}, {@code Idempotency-Key header}), then says what is wrong.
  */
 public final class InvalidFieldException extends ApiException {
     /** Why an event is refused, for the {@code reason} tag of the rejected-events metric. */
     public enum Reason {
-        INVALID, FUTURE, LATE, DUPLICATE
+        INVALID, FUTURE, LATE, DUPLICATE, FORBIDDEN
     }
 
     private final String field;
@@ -21,13 +22,27 @@ public final class InvalidFieldException extends ApiException {
     }
 
     public InvalidFieldException(String field, String problem, Reason reason) {
-        this(field, problem, reason, reason == Reason.DUPLICATE ? ErrorKind.ALREADY_EXISTS : ErrorKind.INVALID_ARGUMENT);
-    }
-
-    private InvalidFieldException(String field, String problem, Reason reason, ErrorKind kind) {
-        super(kind, field.isEmpty() ? problem : field + " " + problem);
+        super(kindOf(reason), field.isEmpty() ? problem : field + " " + problem);
         this.field = field;
         this.reason = reason;
+    }
+
+    /** A violation of the shared event rules, reported under the request's own name for the field. */
+    public static InvalidFieldException of(RuleViolation violation, String field) {
+        Reason reason = switch (violation.kind()) {
+            case FUTURE -> Reason.FUTURE;
+            case LATE -> Reason.LATE;
+            case MISSING, INVALID -> Reason.INVALID;
+        };
+        return new InvalidFieldException(field, violation.problem(), reason);
+    }
+
+    private static ErrorKind kindOf(Reason reason) {
+        return switch (reason) {
+            case DUPLICATE -> ErrorKind.ALREADY_EXISTS;
+            case FORBIDDEN -> ErrorKind.PERMISSION_DENIED;
+            default -> ErrorKind.INVALID_ARGUMENT;
+        };
     }
 
     public String field() {

@@ -65,6 +65,18 @@ public final class JsonFields {
         return values.get(field);
     }
 
+    /** A string value exactly as sent, or null when absent or null (the shared rules judge it). */
+    public String string(String field) {
+        JsonNode value = values.get(field);
+        if (value == null) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw new InvalidFieldException(path(field), "must be a string, got " + describe(value));
+        }
+        return value.textValue();
+    }
+
     /** A string value, or null when absent or null; an empty string counts as absent. */
     public String optionalString(String field, int maxLength) {
         JsonNode value = values.get(field);

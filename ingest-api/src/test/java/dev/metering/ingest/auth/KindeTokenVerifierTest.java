@@ -64,30 +64,38 @@ class KindeTokenVerifierTest {
 
     @Test
     void acceptsAValidTokenAndReturnsItsSubject() throws Exception {
-        assertThat(verifier.verify(rsaToken(claims().build()))).isEqualTo("client-1");
-        assertThat(verifier.verify(rsaToken(claims().subject(null).claim("azp", "app-2").build()))).isEqualTo("app-2");
-        assertThat(verifier.verify(rsaToken(claims().claim("scp", "read create:meter_usage").build()))).isEqualTo("client-1");
+        assertThat(verifier.verify(rsaToken(claims().build())).subject()).isEqualTo("client-1");
+        assertThat(verifier.verify(rsaToken(claims().subject(null).claim("azp", "app-2").build())).subject()).isEqualTo("app-2");
+        assertThat(verifier.verify(rsaToken(claims().claim("scp", "read create:meter_usage").build())).subject()).isEqualTo("client-1");
     }
 
     @Test
     void refusesTokensWithWrongClaims() throws Exception {
-        assertThat(refusal(rsaToken(claims().expirationTime(Date.from(Instant.now().minusSeconds(120))).build())).getMessage()).contains("Expired");
-        assertThat(refusal(rsaToken(claims().expirationTime(null).build())).getMessage()).contains("exp");
-        assertThat(refusal(rsaToken(claims().issuer("https://evil.kinde.com").build())).getMessage()).contains("iss");
-        assertThat(refusal(rsaToken(claims().audience("other").build())).getMessage()).contains("audience");
-        assertThat(refusal(rsaToken(claims().notBeforeTime(Date.from(Instant.now().plusSeconds(600))).build())).getMessage()).contains("before");
+        // our own words, never the JWT library's
+        assertThat(refusal(rsaToken(claims().expirationTime(Date.from(Instant.now().minusSeconds(120))).build())).getMessage())
+                .isEqualTo("invalid bearer token: it has expired (exp)");
+        assertThat(refusal(rsaToken(claims().expirationTime(null).build())).getMessage()).isEqualTo("invalid bearer token: it has no expiry (exp)");
+        assertThat(refusal(rsaToken(claims().issuer("https://evil.kinde.com").build())).getMessage())
+                .isEqualTo("invalid bearer token: its issuer (iss) is not the one this server trusts");
+        assertThat(refusal(rsaToken(claims().audience("other").build())).getMessage())
+                .isEqualTo("invalid bearer token: its audience (aud) is not one this server accepts");
+        assertThat(refusal(rsaToken(claims().notBeforeTime(Date.from(Instant.now().plusSeconds(600))).build())).getMessage())
+                .isEqualTo("invalid bearer token: it is not valid before its nbf time");
         ApiException noPermission = refusal(rsaToken(claims().claim("scp", List.of("read:usage")).build()));
         assertThat(noPermission.kind()).isEqualTo(ErrorKind.PERMISSION_DENIED);
     }
 
     @Test
     void refusesUnsignedAndWronglySignedTokens() throws Exception {
-        assertThat(refusal("Bearer " + new PlainJWT(claims().build()).serialize()).kind()).isEqualTo(ErrorKind.UNAUTHENTICATED);
+        assertThat(refusal("Bearer " + new PlainJWT(claims().build()).serialize()).getMessage())
+                .isEqualTo("invalid bearer token: unsigned tokens (alg none) are refused");
 
         RSAKey otherKey = new RSAKeyGenerator(2048).keyID("rsa-1").generate();
         SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), claims().build());
         forged.sign(new RSASSASigner(otherKey));
-        assertThat(refusal("Bearer " + forged.serialize()).getMessage()).contains("invalid bearer token");
+        assertThat(refusal("Bearer " + forged.serialize()).getMessage())
+                .isEqualTo("invalid bearer token: its signature does not verify with the keys this server trusts");
+        assertThat(refusal("Bearer not.a.jwt").getMessage()).isEqualTo("bearer token is not a valid JWT");
 
         // HS256 signed with the public key's bytes: the classic algorithm-confusion attack
         SignedJWT confused = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims().build());
@@ -104,14 +112,14 @@ class KindeTokenVerifierTest {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(rsaKey.toRSAPublicKey().getEncoded())
                 + "\n-----END PUBLIC KEY-----\n";
         KindeTokenVerifier fromPem = new KindeTokenVerifier(new KindeJwtSettings(null, pem, ISSUER, List.of(AUDIENCE)));
-        assertThat(fromPem.verify(rsaToken(claims().build()))).isEqualTo("client-1");
+        assertThat(fromPem.verify(rsaToken(claims().build())).subject()).isEqualTo("client-1");
 
         ECKey ecKey = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
         String ecPem = "-----BEGIN PUBLIC KEY-----\n" + Base64.getEncoder().encodeToString(ecKey.toECPublicKey().getEncoded()) + "\n-----END PUBLIC KEY-----";
         KindeTokenVerifier fromEcPem = new KindeTokenVerifier(new KindeJwtSettings(null, ecPem, ISSUER, List.of(AUDIENCE)));
         SignedJWT ecJwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).build(), claims().build());
         ecJwt.sign(new ECDSASigner(ecKey));
-        assertThat(fromEcPem.verify("Bearer " + ecJwt.serialize())).isEqualTo("client-1");
+        assertThat(fromEcPem.verify("Bearer " + ecJwt.serialize()).subject()).isEqualTo("client-1");
 
         assertThatThrownBy(() -> new KindeTokenVerifier(new KindeJwtSettings(null, "not a key", ISSUER, List.of(AUDIENCE))))
                 .hasMessageContaining("KINDE_JWT_PUBLIC_KEY");
@@ -131,7 +139,7 @@ class KindeTokenVerifierTest {
         try {
             KindeTokenVerifier fromJwks = new KindeTokenVerifier(new KindeJwtSettings(
                     "http://127.0.0.1:" + server.getAddress().getPort() + "/.well-known/jwks.json", null, ISSUER, List.of(AUDIENCE)));
-            assertThat(fromJwks.verify(rsaToken(claims().build()))).isEqualTo("client-1");
+            assertThat(fromJwks.verify(rsaToken(claims().build())).subject()).isEqualTo("client-1");
         } finally {
             server.stop(0);
         }
@@ -153,6 +161,35 @@ class KindeTokenVerifierTest {
             assertThat(e.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
             assertThat(e.retryAfterSeconds()).isPositive();
         }
+    }
+
+    @Test
+    void theOrganizationIsTheConfiguredOneOrTheConfiguredClaim() throws Exception {
+        String publicKey = rsaKey.toPublicJWK().toJSONString();
+        KindeJwtSettings settings = new KindeJwtSettings(null, publicKey, ISSUER, List.of(AUDIENCE));
+        assertThat(verifier.verify(rsaToken(claims().claim("org_code", "org_1").build())).orgId()).as("default tenant").isNull();
+        assertThat(new KindeTokenVerifier(settings.withOrg("org-a", null)).verify(rsaToken(claims().claim("org_code", "org_1").build())).orgId())
+                .isEqualTo("org-a");
+
+        KindeTokenVerifier byClaim = new KindeTokenVerifier(settings.withOrg(null, "org_code"));
+        assertThat(byClaim.verify(rsaToken(claims().claim("org_code", "org_1").build())).orgId()).isEqualTo("org_1");
+        ApiException missing = refusal(byClaim, rsaToken(claims().build()));
+        assertThat(missing.kind()).isEqualTo(ErrorKind.PERMISSION_DENIED);
+        assertThat(missing.getMessage()).isEqualTo("token has no org_code claim naming its organization");
+        ApiException invalid = refusal(byClaim, rsaToken(claims().claim("org_code", "x".repeat(101)).build()));
+        assertThat(invalid.kind()).isEqualTo(ErrorKind.PERMISSION_DENIED);
+        assertThat(invalid.getMessage()).contains("org_code claim is not a valid organization id");
+
+        assertThatThrownBy(() -> settings.withOrg("org-a", "org_code")).hasMessageContaining("KINDE_ORG_ID or KINDE_ORG_CLAIM");
+    }
+
+    private static ApiException refusal(KindeTokenVerifier target, String authorization) {
+        try {
+            target.verify(authorization);
+        } catch (ApiException e) {
+            return e;
+        }
+        throw new AssertionError("token was accepted: " + authorization);
     }
 
     @Test
