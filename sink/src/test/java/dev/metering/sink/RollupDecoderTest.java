@@ -40,14 +40,14 @@ class RollupDecoderTest {
 
     @Test
     void decodesRollupsAndKeepsWhatCannotBeStoredWithItsReason() {
-        Rollup good = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-20T00:00:00Z", 4, "12.5");
+        Rollup good = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 4, "12.5");
         add(good);
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), null);
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), new byte[] {0, 0, 0});
-        Rollup zeroCount = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-21T00:00:00Z", 1, "1");
+        Rollup zeroCount = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-21T00:00:00Z", 1, "1");
         zeroCount.setEventCount(0L);
         add(zeroCount);
-        Rollup other = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-22T00:00:00Z", 1, "1");
+        Rollup other = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-22T00:00:00Z", 1, "1");
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), values.serialize(TOPIC, other));
 
         Batch batch = decode();

@@ -193,10 +193,10 @@ class SinkServiceIT {
             int port = sink.httpPort();
             Poll.until("ready", () -> pipeline.get(port, "/health/ready").statusCode() == 200);
 
-            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.DAY, "2026-11-20T00:00:00Z", 5, "50")));
+            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.HOUR, "2026-11-20T00:00:00Z", 5, "50")));
             Poll.until("version 5 stored", () -> "5/50".equals(stored("stale").get("stale-acct")));
 
-            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.DAY, "2026-11-20T00:00:00Z", 3, "30")));
+            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.HOUR, "2026-11-20T00:00:00Z", 3, "30")));
             pipeline.produceRaw(topic, "not avro".getBytes(), "garbage".getBytes());
             Poll.until("the garbage record kept", () -> !pipeline.query("SELECT reason FROM sink_rejected_records WHERE topic = '" + topic + "'").isEmpty());
 
