@@ -84,7 +84,7 @@ public final class RollupStore {
         } else if (isolating) {
             upserted = upsertIsolating(handle, dao, batch, rows, refused);
         } else {
-            upserted = dao.upsertRollups(RollupColumns.of(rows));
+            upserted = upsert(handle, dao, rows);
         }
         List<RejectedRecord> rejected = new ArrayList<>(batch.rejected());
         rejected.addAll(refused);
@@ -102,6 +102,13 @@ public final class RollupStore {
         return new WriteResult(upserted, rows.size() - upserted - refused.size(), batch.rejected().size(), refused);
     }
 
+    /** Which statement writes the rows; {@code metering.sink.upsert=copy} selects the COPY variant (measurements only). */
+    private static final boolean COPY = "copy".equals(System.getProperty("metering.sink.upsert"));
+
+    private static int upsert(Handle handle, RollupDao dao, List<RollupRow> rows) {
+        return COPY ? CopyUpsert.upsert(handle, rows) : dao.upsertRollups(RollupColumns.of(rows));
+    }
+
     /**
      * Upserts the rows under a savepoint; when PostgreSQL refuses the data, rolls back to the savepoint and upserts
      * each half the same way, down to single rows, which are refused. k refused rows among n cost about
@@ -113,7 +120,7 @@ public final class RollupStore {
         String savepoint = "rows_" + savepoints++;
         handle.savepoint(savepoint);
         try {
-            int written = dao.upsertRollups(RollupColumns.of(rows));
+            int written = upsert(handle, dao, rows);
             handle.releaseSavepoint(savepoint);
             return written;
         } catch (JdbiException e) {
