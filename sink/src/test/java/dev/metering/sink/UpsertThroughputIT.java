@@ -21,7 +21,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Rows per second of the sink's batch transaction on 100,000 distinct keys, uniformly shuffled, in batches of
  * {@code SINK_BATCH_SIZE}'s default (500): a first pass inserts, the next ones update. A measurement, not a test: runs
- * only with {@code -Dsink.bench=true}; {@code -Dmetering.sink.upsert=copy} measures the COPY variant.
+ * only with {@code -Dsink.bench=true}.
  */
 @EnabledIfSystemProperty(named = "sink.bench", matches = "true")
 class UpsertThroughputIT {
@@ -67,7 +67,7 @@ class UpsertThroughputIT {
                     }
                     double seconds = (System.nanoTime() - started) / 1e9;
                     System.out.printf("BENCH upsert=%s pass=%d (%s) rows=%d written=%d seconds=%.2f rows/s=%.0f%n",
-                            System.getProperty("metering.sink.upsert", "unnest"), pass, pass == 1 ? "insert" : "update", KEYS, upserted, seconds,
+                            "unnest", pass, pass == 1 ? "insert" : "update", KEYS, upserted, seconds,
                             KEYS / seconds);
                 }
             }
