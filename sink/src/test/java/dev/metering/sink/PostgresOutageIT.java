@@ -35,19 +35,21 @@ class PostgresOutageIT {
         List<Rollup> rollups = new ArrayList<>();
         for (int version = from; version <= to; version++) {
             rollups.add(Rollups.delta(account, "api_calls", WindowSize.HOUR, "2026-11-20T10:00:00Z", version, version + ".5"));
-            rollups.add(Rollups.absolute(account, "seats", WindowSize.DAY, "2026-11-20T00:00:00Z", version, String.valueOf(version * 10),
-                    "2026-11-20T0" + Math.min(version, 9) + ":00:00Z", "s" + version));
+            rollups.add(Rollups.absolute(account, "seats", WindowSize.HOUR, "2026-11-20T09:00:00Z", version, String.valueOf(version * 10),
+                    "2026-11-20T09:0" + Math.min(version, 9) + ":00Z", "s" + version));
         }
         return rollups;
     }
 
     private static Map<String, Object> daily(String account) {
-        List<Map<String, Object>> rows = pipeline.query("SELECT billable_quantity, event_count FROM usage_daily WHERE billing_account_id = '" + account + "'");
+        List<Map<String, Object>> rows = pipeline.query("SELECT billable_quantity, event_count FROM usage_daily WHERE org_id = 'default' AND billing_account_id = '" + account
+                + "' AND feature_code = 'seats'");
         return rows.isEmpty() ? Map.of() : rows.get(0);
     }
 
     private static boolean hasVersion(String account, long version) {
-        List<Map<String, Object>> rows = pipeline.query("SELECT event_count FROM usage_hourly WHERE billing_account_id = '" + account + "'");
+        List<Map<String, Object>> rows = pipeline.query("SELECT event_count FROM usage_hourly WHERE org_id = 'default' AND billing_account_id = '" + account
+                + "' AND feature_code = 'api_calls'");
         return rows.size() == 1 && (Long) rows.get(0).get("event_count") == version
                 && Long.valueOf(version).equals(daily(account).get("event_count"));
     }

@@ -40,14 +40,14 @@ class RollupDecoderTest {
 
     @Test
     void decodesRollupsAndKeepsWhatCannotBeStoredWithItsReason() {
-        Rollup good = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-20T00:00:00Z", 4, "12.5");
+        Rollup good = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 4, "12.5");
         add(good);
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), null);
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), new byte[] {0, 0, 0});
-        Rollup zeroCount = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-21T00:00:00Z", 1, "1");
+        Rollup zeroCount = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-21T00:00:00Z", 1, "1");
         zeroCount.setEventCount(0L);
         add(zeroCount);
-        Rollup other = Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-22T00:00:00Z", 1, "1");
+        Rollup other = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-22T00:00:00Z", 1, "1");
         add(keys.serialize(TOPIC, Rollups.keyOf(good)), values.serialize(TOPIC, other));
 
         Batch batch = decode();
@@ -62,5 +62,42 @@ class RollupDecoderTest {
         assertThat(batch.rejected().get(2).detail()).contains("event_count");
         assertThat(batch.rejected().get(3).detail()).contains("does not match");
         assertThat(batch.nextOffsets()).containsEntry(new TopicPartition(TOPIC, 0), 5L);
+    }
+
+    @Test
+    void refusesWhatPostgresWouldRefuseBeforeItGetsThereAndSkipsOldDays() {
+        add(Rollups.delta("acct", "api\u0000calls", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1, "1"));
+        add(Rollups.delta("a".repeat(101), "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1, "1"));
+        add(Rollups.delta("cafe\u0301", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1, "1")); // decomposed: not NFC
+        add(Rollups.delta("org\u0007", "acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1, "1"));
+        add(Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:30:00Z", 1, "1")); // not a UTC hour
+        add(Rollups.delta("acct", "api", WindowSize.DAY, "2026-11-20T00:00:00Z", 1, "1")); // an old aggregator's day
+        Rollup halfAbsolute = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T01:00:00Z", 1, "1");
+        halfAbsolute.setLatestAbsoluteEventId("a1");
+        add(halfAbsolute);
+        String widest = "99999999999999999999999999999999999999.999999999999";
+        add(Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T03:00:00Z", 1, widest));
+
+        Batch batch = decode();
+
+        assertThat(batch.rejected()).extracting(RejectedRecord::reason).containsOnly(Reason.INVALID_VALUE);
+        assertThat(batch.rejected()).extracting(RejectedRecord::recordOffset, RejectedRecord::detail).satisfiesExactly(
+                nul -> assertThat(nul.toList()).containsExactly(0L, "feature_code holds a NUL character at character 3"),
+                tooLong -> assertThat((String) tooLong.toList().get(1)).startsWith("billing_account_id is longer than 100"),
+                decomposed -> assertThat((String) decomposed.toList().get(1)).contains("billing_account_id", "NFC"),
+                control -> assertThat((String) control.toList().get(1)).contains("org_id", "control character"),
+                halfHour -> assertThat((String) halfHour.toList().get(1)).contains("not one UTC hour"),
+                absolute -> assertThat((String) absolute.toList().get(1)).contains("latest_absolute_event_time"));
+        assertThat(batch.superseded()).isEqualTo(1);
+        assertThat(batch.rows()).singleElement().satisfies(row -> assertThat(row.quantitySum()).isEqualByComparingTo(widest));
+        assertThat(batch.sourceOf(batch.rows().get(0)).offset()).isEqualTo(7L);
+        assertThat(batch.sourceOf(batch.rows().get(0)).value()).isEqualTo(records.get(7).value());
+        assertThat(batch.nextOffsets()).containsEntry(new TopicPartition(TOPIC, 0), 8L);
+    }
+
+    @Test
+    void rejectionDetailsAreAlwaysStorableText() {
+        RejectedRecord rejected = new RejectedRecord(TOPIC, 0, 1, Reason.INVALID_VALUE, "key a\u0000b \ud800 " + "x".repeat(5000), null, null);
+        assertThat(rejected.detail()).startsWith("key a\\u0000b \\uD800 x").endsWith("... (cut)").doesNotContain("\u0000").hasSizeLessThan(2100);
     }
 }

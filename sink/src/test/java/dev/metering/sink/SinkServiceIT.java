@@ -193,10 +193,10 @@ class SinkServiceIT {
             int port = sink.httpPort();
             Poll.until("ready", () -> pipeline.get(port, "/health/ready").statusCode() == 200);
 
-            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.DAY, "2026-11-20T00:00:00Z", 5, "50")));
+            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.HOUR, "2026-11-20T00:00:00Z", 5, "50")));
             Poll.until("version 5 stored", () -> "5/50".equals(stored("stale").get("stale-acct")));
 
-            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.DAY, "2026-11-20T00:00:00Z", 3, "30")));
+            pipeline.produce(topic, List.of(Rollups.delta("stale-acct", "api_calls", WindowSize.HOUR, "2026-11-20T00:00:00Z", 3, "30")));
             pipeline.produceRaw(topic, "not avro".getBytes(), "garbage".getBytes());
             Poll.until("the garbage record kept", () -> !pipeline.query("SELECT reason FROM sink_rejected_records WHERE topic = '" + topic + "'").isEmpty());
 
@@ -216,6 +216,70 @@ class SinkServiceIT {
                 .singleElement().satisfies(row -> assertThat((BigDecimal) row.get("billable_quantity")).isEqualByComparingTo("50"));
     }
 
+
+    @Test
+    void poisonRecordsAmidValidRollupsAreKeptAsideWithTheirBytesAndEveryValidRowLandsExactly() {
+        String topic = "rollups-poison";
+        pipeline.createTopic(topic, 1);
+        Rollup nul = Rollups.delta("poison-nul", "api\u0000calls", WindowSize.HOUR, "2026-11-20T10:00:00Z", 1, "1");
+        Rollup longAccount = Rollups.delta(DatabaseIT.incompressible(2700), "api_calls", WindowSize.HOUR, "2026-11-20T10:00:00Z", 1, "1");
+        // Passes every check before the database, which refuses it: the year 300000 is beyond timestamptz.
+        Rollup farFuture = Rollups.rollup("default", "poison-year", "api_calls", WindowSize.HOUR, java.time.Instant.parse("+300000-01-01T00:00:00Z"),
+                1, "1", "1", "1", dev.metering.avro.ValueType.DELTA, java.time.Instant.parse("+300000-01-01T00:10:00Z"), "e1", null, null, "1", "1");
+        Rollup oldDay = Rollups.delta("poison-day", "api_calls", WindowSize.DAY, "2026-11-20T00:00:00Z", 4, "4");
+        List<Rollup> valid = new ArrayList<>(updates("poison-ok", 30, 1, 2));
+        String wide = "12345678901234567890123456789012345678.5"; // a 50-digit sum is valid now
+        valid.add(Rollups.delta("poison-ok-wide", "api_calls", WindowSize.HOUR, "2026-11-20T10:00:00Z", 7, wide));
+        List<Rollup> produced = new ArrayList<>(valid.subList(0, 20));
+        produced.add(nul);
+        produced.addAll(valid.subList(20, 40));
+        produced.add(longAccount);
+        produced.add(oldDay);
+        produced.add(farFuture);
+        produced.addAll(valid.subList(40, valid.size()));
+
+        try (SinkService sink = pipeline.startSink("sink-poison", topic, 500, BatchHooks.NONE)) {
+            int port = sink.httpPort();
+            pipeline.produce(topic, produced);
+            // The sink goes on after them: a later batch lands too.
+            Poll.until("the first records stored", () -> stored("poison-ok").size() == 31);
+            pipeline.produce(topic, updates("poison-ok", 30, 3, 3));
+            Poll.until("every valid rollup stored", () -> stored("poison-ok").values().stream().filter(v -> v.startsWith("3/")).count() == 30,
+                    () -> stored("poison-ok").toString());
+
+            Map<String, String> expected = new LinkedHashMap<>(expected("poison-ok", 30, 3));
+            expected.put("poison-ok-wide", "7/" + new BigDecimal(wide).stripTrailingZeros().toPlainString());
+            assertThat(new java.util.TreeMap<>(stored("poison-ok"))).isEqualTo(new java.util.TreeMap<>(expected));
+            assertThat(pipeline.query("SELECT 1 FROM usage_rollups WHERE billing_account_id LIKE 'poison-%' AND billing_account_id NOT LIKE 'poison-ok%'"))
+                    .as("no poison and no DAY row stored").isEmpty();
+
+            Map<String, Map<String, Object>> rejected = new HashMap<>();
+            var values = new dev.metering.schemas.serde.AvroDeserializer<>(Rollup.class,
+                    dev.metering.schemas.registry.SchemaRegistryClient.forUrl(TestPipeline.REGISTRY_URL));
+            pipeline.query("SELECT reason, detail, record_key, record_value FROM sink_rejected_records WHERE topic = '" + topic + "'").forEach(row -> {
+                Rollup rollup = values.deserialize(topic, (byte[]) row.get("record_value"));
+                rejected.put(rollup.getBillingAccountId().length() > 100 ? "long" : rollup.getBillingAccountId(), row);
+                assertThat(List.of(nul, longAccount, farFuture)).as("original bytes kept").contains(rollup);
+                assertThat((byte[]) row.get("record_key")).isNotEmpty();
+            });
+            assertThat(rejected).containsOnlyKeys("poison-nul", "long", "poison-year");
+            assertThat(rejected.get("poison-nul")).containsEntry("reason", "INVALID_VALUE");
+            assertThat((String) rejected.get("poison-nul").get("detail")).contains("feature_code", "NUL");
+            assertThat(rejected.get("long")).containsEntry("reason", "INVALID_VALUE");
+            assertThat((String) rejected.get("long").get("detail")).contains("billing_account_id", "longer than 100");
+            assertThat(rejected.get("poison-year")).containsEntry("reason", "REFUSED_BY_DATABASE");
+            assertThat((String) rejected.get("poison-year").get("detail")).startsWith("SQLSTATE 22");
+
+            String metrics = pipeline.get(port, "/metrics").body();
+            assertThat(metrics).contains("sink_records_rejected_total{reason=\"INVALID_VALUE\"} 2.0",
+                    "sink_records_rejected_total{reason=\"REFUSED_BY_DATABASE\"} 1.0",
+                    "sink_records_superseded_total{window_size=\"DAY\"} 1.0",
+                    "sink_records_consumed_total " + (produced.size() + 30) + ".0",
+                    "sink_db_errors_total 0.0");
+            assertThat(pipeline.get(port, "/health/ready").statusCode()).isEqualTo(200);
+        }
+        assertThat(storedOffsets("sink-poison", topic)).containsEntry(0, (long) produced.size() + 30 + 2); // + 2 transaction markers
+    }
 
     @Test
     void closeLetsTheBatchBeingWrittenFinish() throws Exception {

@@ -8,7 +8,12 @@ import dev.metering.sink.store.RejectedRecord.Reason;
 import dev.metering.sink.store.RollupRow;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
+import dev.metering.avro.WindowSize;
+import dev.metering.schemas.Quantities;
+import dev.metering.schemas.rules.Identifiers;
+import dev.metering.schemas.rules.RuleViolation;
 import java.math.BigDecimal;
+import java.time.Duration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
@@ -19,8 +24,6 @@ import org.apache.kafka.common.TopicPartition;
  * stopping the consumer on the same offset forever.
  */
 public final class RollupDecoder {
-    private static final int MAX_PRECISION = 38;
-
     private final AvroDeserializer<RollupKey> keys;
     private final AvroDeserializer<Rollup> values;
 
@@ -53,35 +56,88 @@ public final class RollupDecoder {
             batch.reject(partition, record.offset(), rejection(record, Reason.UNDECODABLE, String.valueOf(e.getMessage())));
             return;
         }
+        if (key != null && key.getWindowSize() == WindowSize.DAY && value.getWindowSize() == WindowSize.DAY) {
+            // An old aggregator's day: days are composed from the hours in PostgreSQL now.
+            batch.supersede(partition, record.offset());
+            return;
+        }
         String invalid = invalidity(key, value);
         if (invalid != null) {
             batch.reject(partition, record.offset(), rejection(record, Reason.INVALID_VALUE, invalid));
             return;
         }
-        batch.add(partition, record.offset(), RollupRow.of(value));
+        batch.add(partition, record.offset(), RollupRow.of(value), record.key(), record.value());
     }
 
-    /** Why the rollup cannot be stored, or null. */
+    /**
+     * Why the rollup cannot be stored, or null. Checks what PostgreSQL would refuse or the views would misread, so
+     * the common poisons never reach the database: identifiers by the shared rules (NUL, lone surrogates, control
+     * characters, blank, longer than {@value Identifiers#MAX_LENGTH} characters, not NFC), decimals beyond their
+     * column, an hour that is not a UTC hour, an ABSOLUTE half recorded. (A lone surrogate cannot arrive through
+     * Avro, whose encoder already replaced it; the check is for completeness.)
+     */
     static String invalidity(RollupKey key, Rollup value) {
         if (key == null) {
             return "missing key";
         }
-        if (!key.getBillingAccountId().equals(value.getBillingAccountId()) || !key.getFeatureCode().equals(value.getFeatureCode())
-                || key.getWindowSize() != value.getWindowSize() || !key.getWindowStart().equals(value.getWindowStart())) {
+        if (!key.getOrgId().equals(value.getOrgId()) || !key.getBillingAccountId().equals(value.getBillingAccountId())
+                || !key.getFeatureCode().equals(value.getFeatureCode()) || key.getWindowSize() != value.getWindowSize()
+                || !key.getWindowStart().equals(value.getWindowStart())) {
             return "key " + key + " does not match the value's window";
+        }
+        String identifier = identifierProblem("org_id", value.getOrgId());
+        identifier = identifier != null ? identifier : identifierProblem("billing_account_id", value.getBillingAccountId());
+        identifier = identifier != null ? identifier : identifierProblem("feature_code", value.getFeatureCode());
+        identifier = identifier != null ? identifier : identifierProblem("latest_event_id", value.getLatestEventId());
+        if (identifier == null && value.getLatestAbsoluteEventId() != null) {
+            identifier = identifierProblem("latest_absolute_event_id", value.getLatestAbsoluteEventId());
+        }
+        if (identifier != null) {
+            return identifier;
+        }
+        if (value.getWindowSize() != WindowSize.HOUR) {
+            return "window_size " + value.getWindowSize() + " is not stored (only HOUR)";
+        }
+        if (value.getWindowStart().getEpochSecond() % 3600 != 0 || value.getWindowStart().getNano() != 0
+                || !value.getWindowEnd().equals(value.getWindowStart().plus(Duration.ofHours(1)))) {
+            return "window " + value.getWindowStart() + " - " + value.getWindowEnd() + " is not one UTC hour";
         }
         if (value.getEventCount() <= 0) {
             return "event_count must be > 0, got " + value.getEventCount();
         }
-        if (!value.getWindowEnd().isAfter(value.getWindowStart())) {
-            return "window_end " + value.getWindowEnd() + " is not after window_start " + value.getWindowStart();
+        if ((value.getLatestAbsoluteEventTime() == null) != (value.getLatestAbsoluteEventId() == null)) {
+            return "latest_absolute_event_time and latest_absolute_event_id must both be set or both be null";
         }
-        for (BigDecimal quantity : new BigDecimal[] {value.getQuantitySum(), value.getLatestValue(), value.getMinValue(), value.getMaxValue()}) {
-            if (quantity.precision() > MAX_PRECISION) {
-                return "quantity " + quantity.toPlainString() + " has more than " + MAX_PRECISION + " digits";
+        String decimal = decimalProblem("quantity_sum", value.getQuantitySum(), true);
+        decimal = decimal != null ? decimal : decimalProblem("billable_quantity", value.getBillableQuantity(), true);
+        decimal = decimal != null ? decimal : decimalProblem("latest_value", value.getLatestValue(), false);
+        decimal = decimal != null ? decimal : decimalProblem("min_value", value.getMinValue(), false);
+        return decimal != null ? decimal : decimalProblem("max_value", value.getMaxValue(), false);
+    }
+
+    private static String identifierProblem(String field, String value) {
+        try {
+            if (!Identifiers.normalize(field, value).equals(value)) {
+                return field + " is not in normal form (NFC)";
             }
+            return null;
+        } catch (RuleViolation e) {
+            return e.getMessage();
         }
-        return null;
+    }
+
+    private static String decimalProblem(String field, BigDecimal value, boolean sum) {
+        try {
+            if (sum) {
+                Quantities.exactSum(value);
+            } else {
+                Quantities.exact(value);
+            }
+            return null;
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            return field + " " + value.toPlainString() + " " + e.getMessage() + " (numeric(" + (sum ? Quantities.SUM_PRECISION : Quantities.PRECISION)
+                    + "," + Quantities.SCALE + "))";
+        }
     }
 
     private static RejectedRecord rejection(ConsumerRecord<byte[], byte[]> record, Reason reason, String detail) {

@@ -3,9 +3,11 @@ package dev.metering.sink.consume;
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.DatabaseFailure;
 import dev.metering.sink.store.OffsetConflictException;
+import dev.metering.sink.store.RejectedRecord;
 import dev.metering.sink.store.RollupStore;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -52,6 +54,7 @@ public final class SinkLoop implements Runnable {
     private volatile boolean running;
     private volatile String databaseProblem = "PostgreSQL not contacted yet";
     private boolean outageLogged;
+    private boolean supersededLogged;
     private volatile Throwable failure;
 
     /** What PostgreSQL holds for each owned partition whose offsets were read (null value: no row). */
@@ -146,11 +149,21 @@ public final class SinkLoop implements Runnable {
             metrics.recordsConsumed.increment(pending.records());
             metrics.rowsUpserted.increment(result.rowsUpserted());
             metrics.staleIgnored.increment(result.staleIgnored());
-            pending.rejected().forEach(rejected -> {
-                metrics.rejected(rejected.reason()).increment();
-                LOG.warn("Rejected {}-{}@{}: {} ({}); kept in sink_rejected_records", rejected.topic(), rejected.partition(),
-                        rejected.recordOffset(), rejected.reason(), rejected.detail());
+            List<RejectedRecord> rejected = new ArrayList<>(pending.rejected());
+            rejected.addAll(result.refused());
+            rejected.forEach(record -> {
+                metrics.rejected(record.reason()).increment();
+                LOG.warn("Rejected {}-{}@{}: {} ({}); kept in sink_rejected_records", record.topic(), record.partition(),
+                        record.recordOffset(), record.reason(), record.detail());
             });
+            if (pending.superseded() > 0) {
+                metrics.superseded.increment(pending.superseded());
+                if (!supersededLogged) {
+                    LOG.info("Skipping DAY rollups (an aggregator of an earlier version is producing them): days are composed from the "
+                            + "hours in PostgreSQL now. Counted in sink_records_superseded_total; logged once.");
+                    supersededLogged = true;
+                }
+            }
             pending = null;
             databaseReachable();
             return true;

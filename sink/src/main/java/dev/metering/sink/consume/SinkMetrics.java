@@ -15,6 +15,7 @@ public final class SinkMetrics {
     final Counter staleIgnored;
     final Counter databaseErrors;
     final Counter offsetConflicts;
+    final Counter superseded;
     final Timer batchLatency;
     private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicInteger databaseAvailable = new AtomicInteger(0);
@@ -26,6 +27,8 @@ public final class SinkMetrics {
         staleIgnored = Counter.builder("sink.updates.stale").description("Rollup versions not written because PostgreSQL already had a newer one").register(registry);
         databaseErrors = Counter.builder("sink.db.errors").description("Failed database operations (each one is retried)").register(registry);
         offsetConflicts = Counter.builder("sink.offset.conflicts").description("Batches rolled back because the stored offsets had been moved by someone else").register(registry);
+        superseded = Counter.builder("sink.records.superseded").description("Records of windows the sink no longer stores (DAY rollups of an "
+                + "earlier aggregator; days are composed from hours), consumed and skipped").tag("window_size", "DAY").register(registry);
         batchLatency = Timer.builder("sink.batch.latency").description("Time of one successful batch transaction in PostgreSQL").register(registry);
         registry.gauge("sink.consumer.lag", consumerLag);
         registry.gauge("sink.db.available", databaseAvailable);

@@ -8,15 +8,17 @@ import java.util.function.Function;
 /**
  * Rollup rows turned around, one array per column, for {@link RollupDao#upsertRollups}. Every value travels as
  * text and is cast by PostgreSQL (numeric from the exact plain decimal, timestamptz from ISO-8601 UTC), so no
- * value goes through a lossy type on the way.
+ * value goes through a lossy type on the way. Nullable columns hold null elements.
  */
-public record RollupColumns(String[] billingAccountIds, String[] featureCodes, String[] windowSizes, String[] windowStarts,
-                            String[] windowEnds, String[] eventCounts, String[] quantitySums, String[] latestValues,
-                            String[] latestValueTypes, String[] latestEventTimes, String[] latestEventIds, String[] minValues,
+public record RollupColumns(String[] orgIds, String[] billingAccountIds, String[] featureCodes, String[] windowSizes, String[] windowStarts,
+                            String[] windowEnds, String[] eventCounts, String[] quantitySums, String[] billableQuantities,
+                            String[] latestValues, String[] latestValueTypes, String[] latestEventTimes, String[] latestEventIds,
+                            String[] latestAbsoluteEventTimes, String[] latestAbsoluteEventIds, String[] minValues,
                             String[] maxValues, String[] firstEventTimes, String[] lastEventTimes, String[] updatedAts) {
 
     public static RollupColumns of(List<RollupRow> rows) {
         return new RollupColumns(
+                column(rows, RollupRow::orgId),
                 column(rows, RollupRow::billingAccountId),
                 column(rows, RollupRow::featureCode),
                 column(rows, RollupRow::windowSize),
@@ -24,10 +26,13 @@ public record RollupColumns(String[] billingAccountIds, String[] featureCodes, S
                 column(rows, row -> time(row.windowEnd())),
                 column(rows, row -> Long.toString(row.eventCount())),
                 column(rows, row -> decimal(row.quantitySum())),
+                column(rows, row -> decimal(row.billableQuantity())),
                 column(rows, row -> decimal(row.latestValue())),
                 column(rows, RollupRow::latestValueType),
                 column(rows, row -> time(row.latestEventTime())),
                 column(rows, RollupRow::latestEventId),
+                column(rows, row -> time(row.latestAbsoluteEventTime())),
+                column(rows, RollupRow::latestAbsoluteEventId),
                 column(rows, row -> decimal(row.minValue())),
                 column(rows, row -> decimal(row.maxValue())),
                 column(rows, row -> time(row.firstEventTime())),
@@ -44,10 +49,10 @@ public record RollupColumns(String[] billingAccountIds, String[] featureCodes, S
     }
 
     private static String decimal(BigDecimal value) {
-        return value.toPlainString();
+        return value == null ? null : value.toPlainString();
     }
 
     private static String time(Instant instant) {
-        return instant.toString();
+        return instant == null ? null : instant.toString();
     }
 }

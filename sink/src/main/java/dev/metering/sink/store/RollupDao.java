@@ -22,23 +22,28 @@ public interface RollupDao {
      */
     @SqlQuery("""
             WITH written AS (
-                INSERT INTO usage_rollups (billing_account_id, feature_code, window_size, window_start, window_end, event_count,
-                                           quantity_sum, latest_value, latest_value_type, latest_event_time, latest_event_id,
-                                           min_value, max_value, first_event_time, last_event_time, updated_at)
-                SELECT * FROM unnest(:billingAccountIds, :featureCodes, :windowSizes, CAST(:windowStarts AS timestamptz[]),
+                INSERT INTO usage_rollups (org_id, billing_account_id, feature_code, window_size, window_start, window_end, event_count,
+                                           quantity_sum, billable_quantity, latest_value, latest_value_type, latest_event_time,
+                                           latest_event_id, latest_absolute_event_time, latest_absolute_event_id, min_value, max_value,
+                                           first_event_time, last_event_time, updated_at)
+                SELECT * FROM unnest(:orgIds, :billingAccountIds, :featureCodes, :windowSizes, CAST(:windowStarts AS timestamptz[]),
                                      CAST(:windowEnds AS timestamptz[]), CAST(:eventCounts AS bigint[]), CAST(:quantitySums AS numeric[]),
-                                     CAST(:latestValues AS numeric[]), :latestValueTypes, CAST(:latestEventTimes AS timestamptz[]),
-                                     :latestEventIds, CAST(:minValues AS numeric[]), CAST(:maxValues AS numeric[]),
+                                     CAST(:billableQuantities AS numeric[]), CAST(:latestValues AS numeric[]), :latestValueTypes,
+                                     CAST(:latestEventTimes AS timestamptz[]), :latestEventIds, CAST(:latestAbsoluteEventTimes AS timestamptz[]),
+                                     :latestAbsoluteEventIds, CAST(:minValues AS numeric[]), CAST(:maxValues AS numeric[]),
                                      CAST(:firstEventTimes AS timestamptz[]), CAST(:lastEventTimes AS timestamptz[]),
                                      CAST(:updatedAts AS timestamptz[]))
-                ON CONFLICT (billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
+                ON CONFLICT (org_id, billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
                     window_end = EXCLUDED.window_end,
                     event_count = EXCLUDED.event_count,
                     quantity_sum = EXCLUDED.quantity_sum,
+                    billable_quantity = EXCLUDED.billable_quantity,
                     latest_value = EXCLUDED.latest_value,
                     latest_value_type = EXCLUDED.latest_value_type,
                     latest_event_time = EXCLUDED.latest_event_time,
                     latest_event_id = EXCLUDED.latest_event_id,
+                    latest_absolute_event_time = EXCLUDED.latest_absolute_event_time,
+                    latest_absolute_event_id = EXCLUDED.latest_absolute_event_id,
                     min_value = EXCLUDED.min_value,
                     max_value = EXCLUDED.max_value,
                     first_event_time = EXCLUDED.first_event_time,

@@ -4,8 +4,9 @@ import dev.metering.avro.Rollup;
 import java.math.BigDecimal;
 import java.time.Instant;
 
-/** One row of {@code usage_rollups}: a {@link Rollup} as the sink stores it. */
+/** One row of {@code usage_rollups}: an hourly {@link Rollup} as the sink stores it. */
 public record RollupRow(
+        String orgId,
         String billingAccountId,
         String featureCode,
         String windowSize,
@@ -13,10 +14,13 @@ public record RollupRow(
         Instant windowEnd,
         long eventCount,
         BigDecimal quantitySum,
+        BigDecimal billableQuantity,
         BigDecimal latestValue,
         String latestValueType,
         Instant latestEventTime,
         String latestEventId,
+        Instant latestAbsoluteEventTime,
+        String latestAbsoluteEventId,
         BigDecimal minValue,
         BigDecimal maxValue,
         Instant firstEventTime,
@@ -25,6 +29,7 @@ public record RollupRow(
 
     public static RollupRow of(Rollup rollup) {
         return new RollupRow(
+                rollup.getOrgId(),
                 rollup.getBillingAccountId(),
                 rollup.getFeatureCode(),
                 rollup.getWindowSize().name(),
@@ -32,10 +37,13 @@ public record RollupRow(
                 rollup.getWindowEnd(),
                 rollup.getEventCount(),
                 rollup.getQuantitySum(),
+                rollup.getBillableQuantity(),
                 rollup.getLatestValue(),
                 rollup.getLatestValueType().name(),
                 rollup.getLatestEventTime(),
                 rollup.getLatestEventId(),
+                rollup.getLatestAbsoluteEventTime(),
+                rollup.getLatestAbsoluteEventId(),
                 rollup.getMinValue(),
                 rollup.getMaxValue(),
                 rollup.getFirstEventTime(),
@@ -53,9 +61,9 @@ public record RollupRow(
 
     /** The primary key of the row. */
     public Key key() {
-        return new Key(billingAccountId, featureCode, windowSize, windowStart);
+        return new Key(orgId, billingAccountId, featureCode, windowSize, windowStart);
     }
 
-    public record Key(String billingAccountId, String featureCode, String windowSize, Instant windowStart) {
+    public record Key(String orgId, String billingAccountId, String featureCode, String windowSize, Instant windowStart) {
     }
 }
