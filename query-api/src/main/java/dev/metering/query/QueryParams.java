@@ -91,6 +91,15 @@ final class QueryParams {
         return result;
     }
 
+    /** Every value of a repeatable parameter whose values may hold commas ({@code a=1&a=2}); empty when absent. */
+    List<String> repeated(String name, int max) {
+        List<String> given = values.getOrDefault(name, List.of());
+        if (given.size() > max) {
+            throw invalid("parameter " + name + " is given more than " + max + " times");
+        }
+        return given;
+    }
+
     static ApiException invalid(String message) {
         return new ApiException(ErrorKind.INVALID_ARGUMENT, message);
     }

@@ -66,6 +66,13 @@ final class UsageEndpoints {
         accounts = readable(key, accounts);
         Instant from = time(params, "from");
         Instant to = time(params, "to");
+        Windows.Size size = windowSize(params.single("window_size"));
+        ZoneId zone = zone(params.single("window_time_zone"));
+        if (size != Windows.Size.TOTAL && from.isBefore(to)) {
+            requireWholeHourOffsets(zone, from, to);
+        }
+        requireWholeHour(from, "from");
+        requireWholeHour(to, "to");
         if (!from.isBefore(to)) {
             throw invalid("parameter from must be before to (the range is [from, to))");
         }
@@ -73,10 +80,7 @@ final class UsageEndpoints {
             throw invalid("parameters from and to span more than the maximum range of " + config.maxRange().toDays() + " days ("
                     + config.maxRange() + ")");
         }
-        Windows.Size size = windowSize(params.single("window_size"));
-        ZoneId zone = zone(params.single("window_time_zone"));
         if (size != Windows.Size.TOTAL) {
-            requireWholeHourOffsets(zone, from, to);
             requireWindowStart(size, zone, from, "from");
             requireWindowStart(size, zone, to, "to");
         }
@@ -209,7 +213,7 @@ final class UsageEndpoints {
 
     private List<String> identifiers(QueryParams params, String name) {
         Set<String> result = new LinkedHashSet<>();
-        for (String value : params.list(name, config.maxFilterValues())) {
+        for (String value : params.repeated(name, config.maxFilterValues())) {
             result.add(identifier(name, value));
         }
         return new ArrayList<>(result);
@@ -230,14 +234,17 @@ final class UsageEndpoints {
         } catch (RuleViolation e) {
             throw invalid("parameter " + e.getMessage());
         }
-        if (!instant.truncatedTo(ChronoUnit.HOURS).equals(instant)) {
-            throw invalid("parameter " + name + " must be a whole hour (usage is stored per UTC hour), e.g. "
-                    + instant.truncatedTo(ChronoUnit.HOURS));
-        }
         if (instant.isBefore(Instant.parse("1970-01-01T00:00:00Z")) || instant.isAfter(Instant.parse("9000-01-01T00:00:00Z"))) {
             throw invalid("parameter " + name + " is out of range");
         }
         return instant;
+    }
+
+    private static void requireWholeHour(Instant instant, String name) {
+        if (!instant.truncatedTo(ChronoUnit.HOURS).equals(instant)) {
+            throw invalid("parameter " + name + " must be a whole hour (usage is stored per UTC hour), e.g. "
+                    + instant.truncatedTo(ChronoUnit.HOURS));
+        }
     }
 
     private static Windows.Size windowSize(String text) {

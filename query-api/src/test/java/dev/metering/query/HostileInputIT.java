@@ -124,7 +124,7 @@ class HostileInputIT {
             case 6 -> parameters.add("billing_account_id=%" + "zz");
             case 7 -> parameters.add("billing_account_id=%C0%AF");
             case 8 -> parameters.add("billing_account_id=" + q("a".repeat(101)));
-            case 9 -> parameters.add("billing_account_id=" + String.join(",", java.util.Collections.nCopies(150, "acct")));
+            case 9 -> parameters.add(String.join("&", java.util.Collections.nCopies(150, "billing_account_id=acct")));
             case 10 -> parameters.add("period=" + q(pick(random)));
             case 11 -> parameters.add("from=" + q(pick(random)));
             case 12 -> parameters.add("billing_account_id=%00");
