@@ -4,32 +4,44 @@ import dev.metering.avro.Rollup;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.schemas.Quantities;
+import dev.metering.schemas.rules.Tenants;
 import java.math.BigDecimal;
 import java.time.Instant;
 
-/** The aggregation of DESIGN.md, one event at a time. Pure functions; exact decimals. */
+/**
+ * The hour aggregation of DESIGN.md, one accepted event at a time, in acceptance order. Pure functions; exact decimals.
+ *
+ * <p>Every field but {@code billable_quantity} (and {@code latest_absolute_*}) is independent of the order of the
+ * hour's events. {@code billable_quantity} follows the hour rule: an ABSOLUTE sets it (and becomes
+ * {@code latest_absolute_*}) unless the hour's applied ABSOLUTE has a later or equal (event_time, event_id), then
+ * it changes nothing; a DELTA adds to it. Without ABSOLUTE events it equals {@code quantity_sum}.
+ */
 public final class Rollups {
     private Rollups() {
     }
 
     /**
-     * The rollup after adding the event ({@code current} is null for the window's first event). The
-     * result does not depend on the order in which a window's events are added.
+     * The rollup after adding the event ({@code current} is null for the window's first event).
      *
-     * @throws IllegalArgumentException when the sum no longer fits the schema's decimal(38, 12)
+     * @throws IllegalArgumentException when a sum no longer fits decimal(50, 12) (impossible for fewer than 10^12 events)
      */
     public static Rollup add(Rollup current, RollupWindow window, UsageEvent event, Instant updatedAt) {
         BigDecimal quantity = event.getQuantity();
-        BigDecimal delta = event.getValueType() == ValueType.DELTA ? quantity : Quantities.ZERO;
+        boolean absolute = event.getValueType() == ValueType.ABSOLUTE;
+        BigDecimal delta = absolute ? Quantities.ZERO : quantity;
         if (current == null) {
             return Rollup.newBuilder()
+                    .setOrgId(Tenants.of(event.getOrgId()))
                     .setBillingAccountId(event.getBillingAccountId())
                     .setFeatureCode(event.getFeatureCode())
-                    .setWindowSize(window.size())
+                    .setWindowSize(RollupWindow.SIZE)
                     .setWindowStart(window.start())
                     .setWindowEnd(window.end())
                     .setEventCount(1)
-                    .setQuantitySum(Quantities.exact(delta))
+                    .setQuantitySum(sum("quantity_sum", Quantities.ZERO, delta))
+                    .setBillableQuantity(sum("billable_quantity", Quantities.ZERO, quantity))
+                    .setLatestAbsoluteEventTime(absolute ? event.getEventTime() : null)
+                    .setLatestAbsoluteEventId(absolute ? event.getEventId() : null)
                     .setLatestValue(quantity)
                     .setLatestValueType(event.getValueType())
                     .setLatestEventTime(event.getEventTime())
@@ -43,14 +55,22 @@ public final class Rollups {
         }
         Rollup next = Rollup.newBuilder(current)
                 .setEventCount(current.getEventCount() + 1)
-                .setQuantitySum(sum(current.getQuantitySum(), delta))
+                .setQuantitySum(sum("quantity_sum", current.getQuantitySum(), delta))
                 .setMinValue(current.getMinValue().min(quantity))
                 .setMaxValue(current.getMaxValue().max(quantity))
                 .setFirstEventTime(earlier(current.getFirstEventTime(), event.getEventTime()))
                 .setLastEventTime(later(current.getLastEventTime(), event.getEventTime()))
                 .setUpdatedAt(updatedAt)
                 .build();
-        if (isLater(event, current)) {
+        if (!absolute) {
+            next.setBillableQuantity(sum("billable_quantity", current.getBillableQuantity(), quantity));
+        } else if (current.getLatestAbsoluteEventTime() == null
+                || isLater(event.getEventTime(), event.getEventId(), current.getLatestAbsoluteEventTime(), current.getLatestAbsoluteEventId())) {
+            next.setBillableQuantity(Quantities.exactSum(quantity));
+            next.setLatestAbsoluteEventTime(event.getEventTime());
+            next.setLatestAbsoluteEventId(event.getEventId());
+        }
+        if (isLater(event.getEventTime(), event.getEventId(), current.getLatestEventTime(), current.getLatestEventId())) {
             next.setLatestValue(quantity);
             next.setLatestValueType(event.getValueType());
             next.setLatestEventTime(event.getEventTime());
@@ -59,20 +79,17 @@ public final class Rollups {
         return next;
     }
 
-    /** Whether the event supersedes the rollup's latest value: greater event time, ties by greater event id. */
-    static boolean isLater(UsageEvent event, Rollup current) {
-        int byTime = event.getEventTime().compareTo(current.getLatestEventTime());
-        if (byTime != 0) {
-            return byTime > 0;
-        }
-        return event.getEventId().compareTo(current.getLatestEventId()) > 0;
+    /** Whether (time, id) comes strictly after (otherTime, otherId): greater event time, ties by greater event id. */
+    public static boolean isLater(Instant time, String id, Instant otherTime, String otherId) {
+        int byTime = time.compareTo(otherTime);
+        return byTime != 0 ? byTime > 0 : id.compareTo(otherId) > 0;
     }
 
-    private static BigDecimal sum(BigDecimal a, BigDecimal b) {
+    private static BigDecimal sum(String field, BigDecimal a, BigDecimal b) {
         try {
-            return Quantities.exact(a.add(b));
+            return Quantities.exactSum(a.add(b));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("quantity_sum of the window " + e.getMessage(), e);
+            throw new IllegalArgumentException(field + " of the window " + e.getMessage(), e);
         }
     }
 

@@ -6,7 +6,6 @@ import dev.metering.aggregator.rollup.RollupWindow;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
-import dev.metering.avro.WindowSize;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -79,6 +78,6 @@ public final class AggregatorTopology {
      * future skew; with this retention a window is only dropped once no event can be accepted into it.
      */
     static Duration rollupRetention(AggregatorConfig config) {
-        return RollupWindow.length(WindowSize.DAY).plus(config.gracePeriod()).plus(config.maxFutureSkew()).plus(Duration.ofHours(2));
+        return RollupWindow.LENGTH.plus(config.gracePeriod()).plus(config.maxFutureSkew()).plus(Duration.ofHours(2));
     }
 }

@@ -10,17 +10,17 @@ import dev.metering.aggregator.validation.Rejection;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
-import dev.metering.avro.WindowSize;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
 import dev.metering.schemas.Topics;
+import dev.metering.schemas.rules.EventRules;
+import dev.metering.schemas.rules.RuleViolation;
+import dev.metering.schemas.rules.Tenants;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -33,27 +33,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Validate → dedupe → lateness → aggregate, for one raw record of {@code usage-events}.
+ * Validate → dedupe → time → aggregate, for one raw record of {@code usage-events}.
  *
  * <p>Time: every decision uses the record's arrival time (the topic's LogAppendTime), never the wall
  * clock, so replaying a partition gives the same answers. {@code now} is the task's stream time: the
  * greatest arrival time seen on the partition so far, including this record.
  * <ul>
- *   <li>FUTURE: {@code event_time > arrival + maxFutureSkew}.</li>
- *   <li>LATE: the event's hour window ended more than the grace period before {@code now}
- *       ({@code hourWindowEnd + grace <= now}). The hour window closes first, so an event is either
- *       added to both its hour and its day window or to neither, and days always equal their hours.</li>
- *   <li>Dedupe: an (account, event id) accepted within {@code dedupeWindow} before {@code now}. Only
- *       accepted events are remembered: a rejected event (late, invalid, conflicting) leaves no trace in
- *       the dedupe state, so it cannot turn a later valid event into a duplicate or a conflict. A
- *       duplicate of an accepted event is dropped even after its window closed.</li>
+ *   <li>Rules: the shared {@link EventRules} (schemas), as the ingest API applies them.</li>
+ *   <li>Dedupe: an event's identity is (tenant, billing account, id space, event id); one accepted within
+ *       {@code dedupeWindow} before {@code now} makes this one a duplicate (same payload) or a CONFLICT. Only
+ *       accepted events are remembered: a rejected event (late, invalid, conflicting) leaves no trace in the dedupe
+ *       state, so it cannot turn a later valid event into a duplicate or a conflict. A duplicate of an accepted event
+ *       is dropped even after its window closed.</li>
+ *   <li>FUTURE / LATE: {@link EventRules#judgeEventTime} against the arrival and the stream time.</li>
  * </ul>
  */
 final class UsageEventProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEventProcessor.class);
-    private static final List<WindowSize> WINDOW_SIZES = List.of(WindowSize.HOUR, WindowSize.DAY);
 
     private final AggregatorConfig config;
+    private final EventRules rules;
     private final EventValidator validator;
     private final AggregatorMetrics metrics;
     private final Clock clock;
@@ -65,7 +64,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, Serde<Rollup> rollupSerde,
                         AggregatorMetrics metrics, Clock clock) {
         this.config = config;
-        this.validator = new EventValidator(deserializer, config.maxFutureSkew());
+        this.rules = config.rules();
+        this.validator = new EventValidator(deserializer, rules);
         this.rollupSerde = rollupSerde;
         this.metrics = metrics;
         this.clock = clock;
@@ -85,58 +85,52 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         long now = Math.max(arrival, context.currentStreamTimeMs());
         String topic = context.recordMetadata().map(RecordMetadata::topic).orElse("usage-events");
 
-        EventValidator.Result validated = validator.validate(topic, record.key(), record.value(), arrival);
+        EventValidator.Result validated = validator.validate(topic, record.key(), record.value());
         if (validated.rejection() != null) {
             deadLetter(record, validated.rejection());
             return;
         }
         UsageEvent event = validated.event();
+        String tenant = Tenants.of(event.getOrgId());
 
-        String dedupeKey = StoreKeys.dedupe(event.getBillingAccountId(), event.getEventId());
+        String dedupeKey = StoreKeys.dedupe(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
         byte[] fingerprint = EventFingerprint.of(event);
         byte[] seen = acceptedFingerprint(dedupeKey, now);
         if (seen != null) {
             if (Arrays.equals(seen, fingerprint)) {
                 metrics.duplicate();
             } else {
-                deadLetter(record, new Rejection(Reason.CONFLICT, "event_id '" + event.getEventId() + "' of billing account '"
-                        + event.getBillingAccountId() + "' was accepted before with a different payload"));
+                deadLetter(record, new Rejection(Reason.CONFLICT, "event_id '" + event.getEventId() + "' (id space " + event.getIdSpace()
+                        + ") of billing account '" + event.getBillingAccountId() + "' in tenant '" + tenant
+                        + "' was accepted before with a different payload"));
             }
             return;
         }
 
-        RollupWindow hour = RollupWindow.containing(WindowSize.HOUR, event.getEventTime());
-        Instant closedAt = hour.end().plus(config.gracePeriod());
-        if (!closedAt.isAfter(Instant.ofEpochMilli(now))) {
-            deadLetter(record, new Rejection(Reason.LATE, "event_time " + event.getEventTime() + " is in the hour window "
-                    + hour.start() + " which closed at " + closedAt + " (grace " + config.gracePeriod() + "); stream time is "
-                    + Instant.ofEpochMilli(now)));
+        try {
+            rules.judgeEventTime(event.getEventTime(), Instant.ofEpochMilli(arrival), Instant.ofEpochMilli(now));
+        } catch (RuleViolation violation) {
+            deadLetter(record, new Rejection(violation.kind().deadLetterReason(), violation.getMessage()));
             return;
         }
 
-        // Compute both rollups before writing anything, so an overflow leaves the state untouched.
         Instant updatedAt = clock.instant();
-        List<Rollup> updated = new ArrayList<>(WINDOW_SIZES.size());
-        for (WindowSize size : WINDOW_SIZES) {
-            RollupWindow window = RollupWindow.containing(size, event.getEventTime());
-            String key = StoreKeys.rollup(event.getBillingAccountId(), event.getFeatureCode(), size);
-            byte[] stored = rollupStore.fetch(key, window.start().toEpochMilli());
-            Rollup current = stored == null ? null : rollupSerde.deserializer().deserialize(Topics.USAGE_ROLLUPS, stored);
-            try {
-                updated.add(Rollups.add(current, window, event, updatedAt));
-            } catch (IllegalArgumentException e) {
-                deadLetter(record, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
-                return;
-            }
+        RollupWindow window = RollupWindow.containing(event.getEventTime());
+        String key = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
+        byte[] stored = rollupStore.fetch(key, window.start().toEpochMilli());
+        Rollup current = stored == null ? null : rollupSerde.deserializer().deserialize(Topics.USAGE_ROLLUPS, stored);
+        Rollup rollup;
+        try {
+            rollup = Rollups.add(current, window, event, updatedAt);
+        } catch (IllegalArgumentException e) {
+            // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
+            deadLetter(record, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
+            return;
         }
-        for (Rollup rollup : updated) {
-            String key = StoreKeys.rollup(rollup.getBillingAccountId(), rollup.getFeatureCode(), rollup.getWindowSize());
-            byte[] encoded = rollupSerde.serializer().serialize(Topics.USAGE_ROLLUPS, rollup);
-            rollupStore.put(key, encoded, rollup.getWindowStart().toEpochMilli());
-            RollupKey rollupKey = new RollupKey(rollup.getBillingAccountId(), rollup.getFeatureCode(), rollup.getWindowSize(),
-                    rollup.getWindowStart());
-            context.forward(new Record<Object, Object>(rollupKey, encoded, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
-        }
+        byte[] encoded = rollupSerde.serializer().serialize(Topics.USAGE_ROLLUPS, rollup);
+        rollupStore.put(key, encoded, window.start().toEpochMilli());
+        RollupKey rollupKey = new RollupKey(tenant, rollup.getBillingAccountId(), rollup.getFeatureCode(), RollupWindow.SIZE, rollup.getWindowStart());
+        context.forward(new Record<Object, Object>(rollupKey, encoded, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
         dedupeStore.put(dedupeKey, fingerprint, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), updatedAt));
     }
