@@ -37,7 +37,11 @@ public final class AggregatorTopology {
     public static final String PROCESSOR = "usage-aggregator";
     public static final String ROLLUPS_SINK = "usage-rollups-sink";
     public static final String DLQ_SINK = "usage-events-dlq-sink";
-    public static final String DEDUPE_STORE = "dedupe-store";
+    /**
+     * Accepted event identities (key-value, time-bucketed keys). Named apart from version 1's {@code dedupe-store}
+     * (a window store keyed without tenant and id space), so an upgraded app never reads the old changelog.
+     */
+    public static final String DEDUPE_STORE = "accepted-ids-v2";
     public static final String ROLLUP_STORE = "rollup-store";
 
     private AggregatorTopology() {
@@ -56,10 +60,7 @@ public final class AggregatorTopology {
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
         topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry),
                 rollupSerde, metrics, clock), SOURCE);
-        topology.addStateStore(Stores.windowStoreBuilder(
-                        // Remembered by arrival time for the dedupe window; older ids are dropped with their segment.
-                        Stores.persistentWindowStore(DEDUPE_STORE, config.dedupeWindow(), Duration.ofMillis(1), false),
-                        Serdes.String(), Serdes.ByteArray())
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEDUPE_STORE), Serdes.Bytes(), Serdes.ByteArray())
                 // Each id is written once, so a cache would coalesce nothing and only add a sorted-map lookup per read and write.
                 .withCachingDisabled(), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(

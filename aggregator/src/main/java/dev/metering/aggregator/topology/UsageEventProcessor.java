@@ -2,6 +2,7 @@ package dev.metering.aggregator.topology;
 
 import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
+import dev.metering.aggregator.dedupe.AcceptedIds;
 import dev.metering.aggregator.dedupe.EventFingerprint;
 import dev.metering.aggregator.rollup.RollupWindow;
 import dev.metering.aggregator.rollup.Rollups;
@@ -23,12 +24,12 @@ import java.time.Instant;
 import java.util.Arrays;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.WindowStore;
-import org.apache.kafka.streams.state.WindowStoreIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +51,9 @@ import org.slf4j.LoggerFactory;
  */
 final class UsageEventProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEventProcessor.class);
+    /** Expired ids deleted per purge punctuation at most, so one punctuation never stalls the task for long. */
+    private static final int PURGE_BATCH = 10_000;
+    private static final Duration PURGE_INTERVAL = Duration.ofSeconds(1);
 
     private final AggregatorConfig config;
     private final EventRules rules;
@@ -57,7 +61,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private final AggregatorMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
-    private WindowStore<String, byte[]> dedupeStore;
+    private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
     private final Serde<Rollup> rollupSerde;
 
@@ -74,7 +78,13 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
-        this.dedupeStore = context.getStateStore(AggregatorTopology.DEDUPE_STORE);
+        this.acceptedIds = new AcceptedIds(context.getStateStore(AggregatorTopology.DEDUPE_STORE), config.dedupeWindow());
+        context.schedule(PURGE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, wallClock -> {
+            long streamTime = context.currentStreamTimeMs();
+            if (streamTime > 0) {
+                acceptedIds.purge(streamTime, PURGE_BATCH);
+            }
+        });
         this.rollupStore = context.getStateStore(AggregatorTopology.ROLLUP_STORE);
     }
 
@@ -95,7 +105,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
         String dedupeKey = StoreKeys.dedupe(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
         byte[] fingerprint = EventFingerprint.of(event);
-        byte[] seen = acceptedFingerprint(dedupeKey, now);
+        byte[] seen = acceptedIds.acceptedFingerprint(dedupeKey, now);
         if (seen != null) {
             if (Arrays.equals(seen, fingerprint)) {
                 metrics.duplicate();
@@ -131,15 +141,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         rollupStore.put(key, encoded, window.start().toEpochMilli());
         RollupKey rollupKey = new RollupKey(tenant, rollup.getBillingAccountId(), rollup.getFeatureCode(), RollupWindow.SIZE, rollup.getWindowStart());
         context.forward(new Record<Object, Object>(rollupKey, encoded, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
-        dedupeStore.put(dedupeKey, fingerprint, now);
+        acceptedIds.remember(dedupeKey, fingerprint, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), updatedAt));
-    }
-
-    private byte[] acceptedFingerprint(String dedupeKey, long now) {
-        long from = Math.max(0, now - config.dedupeWindow().toMillis());
-        try (WindowStoreIterator<byte[]> seen = dedupeStore.fetch(dedupeKey, from, Long.MAX_VALUE)) {
-            return seen.hasNext() ? seen.next().value : null;
-        }
     }
 
     private void deadLetter(Record<byte[], byte[]> record, Rejection rejection) {
