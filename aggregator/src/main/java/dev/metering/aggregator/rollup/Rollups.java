@@ -1,15 +1,12 @@
 package dev.metering.aggregator.rollup;
 
-import dev.metering.avro.Rollup;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.schemas.Quantities;
-import dev.metering.schemas.rules.Tenants;
 import java.math.BigDecimal;
-import java.time.Instant;
 
 /**
- * The hour aggregation of DESIGN.md, one accepted event at a time, in acceptance order. Pure functions; exact decimals.
+ * The hour aggregation of DESIGN.md, one accepted event at a time, in acceptance order. Exact decimals.
  *
  * <p>Every field but {@code billable_quantity} (and {@code latest_absolute_*}) is independent of the order of the
  * hour's events. {@code billable_quantity} follows the hour rule: an ABSOLUTE sets it (and becomes
@@ -21,68 +18,66 @@ public final class Rollups {
     }
 
     /**
-     * The rollup after adding the event ({@code current} is null for the window's first event).
+     * The hour's state after adding the event: {@code current} updated in place, or a new state when it is null.
+     * Nothing is changed when it throws.
      *
      * @throws IllegalArgumentException when a sum no longer fits decimal(50, 12) (impossible for fewer than 10^12 events)
      */
-    public static Rollup add(Rollup current, RollupWindow window, UsageEvent event, Instant updatedAt) {
+    public static RollupState add(RollupState current, UsageEvent event) {
         BigDecimal quantity = event.getQuantity();
         boolean absolute = event.getValueType() == ValueType.ABSOLUTE;
-        BigDecimal delta = absolute ? Quantities.ZERO : quantity;
+        long time = event.getEventTime().toEpochMilli();
+        String id = event.getEventId();
         if (current == null) {
-            return Rollup.newBuilder()
-                    .setOrgId(Tenants.of(event.getOrgId()))
-                    .setBillingAccountId(event.getBillingAccountId())
-                    .setFeatureCode(event.getFeatureCode())
-                    .setWindowSize(RollupWindow.SIZE)
-                    .setWindowStart(window.start())
-                    .setWindowEnd(window.end())
-                    .setEventCount(1)
-                    .setQuantitySum(sum("quantity_sum", Quantities.ZERO, delta))
-                    .setBillableQuantity(sum("billable_quantity", Quantities.ZERO, quantity))
-                    .setLatestAbsoluteEventTime(absolute ? event.getEventTime() : null)
-                    .setLatestAbsoluteEventId(absolute ? event.getEventId() : null)
-                    .setLatestValue(quantity)
-                    .setLatestValueType(event.getValueType())
-                    .setLatestEventTime(event.getEventTime())
-                    .setLatestEventId(event.getEventId())
-                    .setMinValue(quantity)
-                    .setMaxValue(quantity)
-                    .setFirstEventTime(event.getEventTime())
-                    .setLastEventTime(event.getEventTime())
-                    .setUpdatedAt(updatedAt)
-                    .build();
+            RollupState state = new RollupState();
+            state.count = 1;
+            state.sum = sum("quantity_sum", Quantities.ZERO, absolute ? Quantities.ZERO : quantity);
+            state.billable = sum("billable_quantity", Quantities.ZERO, quantity);
+            if (absolute) {
+                state.absoluteTime = time;
+                state.absoluteId = id;
+            }
+            state.latestValue = quantity;
+            state.latestType = event.getValueType();
+            state.latestTime = time;
+            state.latestId = id;
+            state.min = quantity;
+            state.max = quantity;
+            state.firstTime = time;
+            state.lastTime = time;
+            return state;
         }
-        Rollup next = Rollup.newBuilder(current)
-                .setEventCount(current.getEventCount() + 1)
-                .setQuantitySum(sum("quantity_sum", current.getQuantitySum(), delta))
-                .setMinValue(current.getMinValue().min(quantity))
-                .setMaxValue(current.getMaxValue().max(quantity))
-                .setFirstEventTime(earlier(current.getFirstEventTime(), event.getEventTime()))
-                .setLastEventTime(later(current.getLastEventTime(), event.getEventTime()))
-                .setUpdatedAt(updatedAt)
-                .build();
+        BigDecimal sum = absolute ? current.sum : sum("quantity_sum", current.sum, quantity);
+        BigDecimal billable = current.billable;
+        boolean applyAbsolute = absolute && (current.absoluteId == null || isLater(time, id, current.absoluteTime, current.absoluteId));
         if (!absolute) {
-            next.setBillableQuantity(sum("billable_quantity", current.getBillableQuantity(), quantity));
-        } else if (current.getLatestAbsoluteEventTime() == null
-                || isLater(event.getEventTime(), event.getEventId(), current.getLatestAbsoluteEventTime(), current.getLatestAbsoluteEventId())) {
-            next.setBillableQuantity(Quantities.exactSum(quantity));
-            next.setLatestAbsoluteEventTime(event.getEventTime());
-            next.setLatestAbsoluteEventId(event.getEventId());
+            billable = sum("billable_quantity", current.billable, quantity);
+        } else if (applyAbsolute) {
+            billable = Quantities.exactSum(quantity);
         }
-        if (isLater(event.getEventTime(), event.getEventId(), current.getLatestEventTime(), current.getLatestEventId())) {
-            next.setLatestValue(quantity);
-            next.setLatestValueType(event.getValueType());
-            next.setLatestEventTime(event.getEventTime());
-            next.setLatestEventId(event.getEventId());
+        current.count++;
+        current.sum = sum;
+        current.billable = billable;
+        if (applyAbsolute) {
+            current.absoluteTime = time;
+            current.absoluteId = id;
         }
-        return next;
+        current.min = current.min.min(quantity);
+        current.max = current.max.max(quantity);
+        current.firstTime = Math.min(current.firstTime, time);
+        current.lastTime = Math.max(current.lastTime, time);
+        if (isLater(time, id, current.latestTime, current.latestId)) {
+            current.latestValue = quantity;
+            current.latestType = event.getValueType();
+            current.latestTime = time;
+            current.latestId = id;
+        }
+        return current;
     }
 
     /** Whether (time, id) comes strictly after (otherTime, otherId): greater event time, ties by greater event id. */
-    public static boolean isLater(Instant time, String id, Instant otherTime, String otherId) {
-        int byTime = time.compareTo(otherTime);
-        return byTime != 0 ? byTime > 0 : id.compareTo(otherId) > 0;
+    public static boolean isLater(long time, String id, long otherTime, String otherId) {
+        return time != otherTime ? time > otherTime : id.compareTo(otherId) > 0;
     }
 
     private static BigDecimal sum(String field, BigDecimal a, BigDecimal b) {
@@ -91,13 +86,5 @@ public final class Rollups {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(field + " of the window " + e.getMessage(), e);
         }
-    }
-
-    private static Instant earlier(Instant a, Instant b) {
-        return a.isAfter(b) ? b : a;
-    }
-
-    private static Instant later(Instant a, Instant b) {
-        return a.isBefore(b) ? b : a;
     }
 }

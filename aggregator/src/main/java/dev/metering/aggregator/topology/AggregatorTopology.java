@@ -42,7 +42,8 @@ public final class AggregatorTopology {
      * (a window store keyed without tenant and id space), so an upgraded app never reads the old changelog.
      */
     public static final String DEDUPE_STORE = "accepted-ids-v2";
-    public static final String ROLLUP_STORE = "rollup-store";
+    /** Hour rollups in compact binary (not Avro). Version 1's {@code rollup-store} held Avro HOUR and DAY rollups. */
+    public static final String ROLLUP_STORE = "hour-rollups-v2";
 
     private AggregatorTopology() {
     }
@@ -59,16 +60,16 @@ public final class AggregatorTopology {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
         topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry),
-                rollupSerde, metrics, clock), SOURCE);
+                metrics, clock), SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEDUPE_STORE), Serdes.Bytes(), Serdes.ByteArray())
                 // Each id is written once, so a cache would coalesce nothing and only add a sorted-map lookup per read and write.
                 .withCachingDisabled(), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(
                         Stores.persistentWindowStore(ROLLUP_STORE, rollupRetention(config), Duration.ofMillis(1), false),
-                        // The rollup's wire-format bytes: the very bytes sent to usage-rollups, so an update is encoded once.
+                        // RollupState's compact binary form; Avro only for usage-rollups.
                         Serdes.String(), Serdes.ByteArray())
                 .withCachingEnabled(), PROCESSOR);
-        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), new ByteArraySerializer(), PROCESSOR);
+        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
         return topology;
     }

@@ -4,6 +4,7 @@ import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
 import dev.metering.aggregator.dedupe.AcceptedIds;
 import dev.metering.aggregator.dedupe.EventFingerprint;
+import dev.metering.aggregator.rollup.RollupState;
 import dev.metering.aggregator.rollup.RollupWindow;
 import dev.metering.aggregator.rollup.Rollups;
 import dev.metering.aggregator.validation.EventValidator;
@@ -13,7 +14,6 @@ import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
-import dev.metering.schemas.Topics;
 import dev.metering.schemas.rules.EventRules;
 import dev.metering.schemas.rules.RuleViolation;
 import dev.metering.schemas.rules.Tenants;
@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -63,14 +62,11 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private ProcessorContext<Object, Object> context;
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
-    private final Serde<Rollup> rollupSerde;
 
-    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, Serde<Rollup> rollupSerde,
-                        AggregatorMetrics metrics, Clock clock) {
+    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
         this.config = config;
         this.rules = config.rules();
         this.validator = new EventValidator(deserializer, rules);
-        this.rollupSerde = rollupSerde;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -128,19 +124,18 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         RollupWindow window = RollupWindow.containing(event.getEventTime());
         String key = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
         byte[] stored = rollupStore.fetch(key, window.start().toEpochMilli());
-        Rollup current = stored == null ? null : rollupSerde.deserializer().deserialize(Topics.USAGE_ROLLUPS, stored);
-        Rollup rollup;
+        RollupState state;
         try {
-            rollup = Rollups.add(current, window, event, updatedAt);
+            state = Rollups.add(stored == null ? null : RollupState.decode(stored), event);
         } catch (IllegalArgumentException e) {
             // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
             deadLetter(record, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        byte[] encoded = rollupSerde.serializer().serialize(Topics.USAGE_ROLLUPS, rollup);
-        rollupStore.put(key, encoded, window.start().toEpochMilli());
+        rollupStore.put(key, state.encode(), window.start().toEpochMilli());
+        Rollup rollup = state.toRollup(tenant, event.getBillingAccountId(), event.getFeatureCode(), window, updatedAt);
         RollupKey rollupKey = new RollupKey(tenant, rollup.getBillingAccountId(), rollup.getFeatureCode(), RollupWindow.SIZE, rollup.getWindowStart());
-        context.forward(new Record<Object, Object>(rollupKey, encoded, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
+        context.forward(new Record<Object, Object>(rollupKey, rollup, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
         acceptedIds.remember(dedupeKey, fingerprint, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), updatedAt));
     }

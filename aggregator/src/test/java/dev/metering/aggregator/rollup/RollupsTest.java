@@ -24,11 +24,12 @@ class RollupsTest {
 
     private static Rollup fold(List<UsageEvent> events) {
         RollupWindow window = RollupWindow.containing(events.get(0).getEventTime());
-        Rollup rollup = null;
+        RollupState state = null;
         for (UsageEvent event : events) {
-            rollup = Rollups.add(rollup, window, event, UPDATED_AT);
+            // Through the store's binary form each time, as the aggregator does.
+            state = RollupState.decode(Rollups.add(state, event).encode());
         }
-        return rollup;
+        return state.toRollup("default", "a", "f", window, UPDATED_AT);
     }
 
     @Test
