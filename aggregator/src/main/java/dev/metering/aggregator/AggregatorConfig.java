@@ -2,6 +2,7 @@ package dev.metering.aggregator;
 
 import dev.metering.ops.Env;
 import dev.metering.schemas.TopicSetup.TopicSettings;
+import dev.metering.schemas.rules.EventRules;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -31,8 +32,8 @@ public record AggregatorConfig(
 
     public static final String DEFAULT_APPLICATION_ID = "metering-aggregator";
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofDays(35);
-    public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofHours(48);
-    public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_GRACE_PERIOD = EventRules.DEFAULT_GRACE_PERIOD;
+    public static final Duration DEFAULT_MAX_FUTURE_SKEW = EventRules.DEFAULT_MAX_FUTURE_SKEW;
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final int DEFAULT_HTTP_PORT = 7401;
 
@@ -69,8 +70,8 @@ public record AggregatorConfig(
                 env.string("AGGREGATOR_APPLICATION_ID", DEFAULT_APPLICATION_ID),
                 Path.of(env.string("AGGREGATOR_STATE_DIR", Path.of(System.getProperty("java.io.tmpdir"), "metering-aggregator").toString())),
                 env.duration("METERING_DEDUPE_WINDOW", DEFAULT_DEDUPE_WINDOW),
-                env.duration("METERING_GRACE_PERIOD", DEFAULT_GRACE_PERIOD),
-                env.duration("METERING_MAX_FUTURE_SKEW", DEFAULT_MAX_FUTURE_SKEW),
+                env.duration(EventRules.GRACE_PERIOD_VARIABLE, DEFAULT_GRACE_PERIOD),
+                env.duration(EventRules.MAX_FUTURE_SKEW_VARIABLE, DEFAULT_MAX_FUTURE_SKEW),
                 env.duration("AGGREGATOR_COMMIT_INTERVAL", DEFAULT_COMMIT_INTERVAL),
                 env.positiveInteger("AGGREGATOR_STREAM_THREADS", 1),
                 env.longValue("AGGREGATOR_CACHE_MAX_BYTES", 10L * 1024 * 1024),
@@ -79,6 +80,11 @@ public record AggregatorConfig(
                 new TopicSettings(partitions, (short) replication,
                         env.duration("METERING_EVENTS_RETENTION", TopicSettings.DEFAULTS.eventsRetention()),
                         env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())));
+    }
+
+    /** The shared event rules (schemas), with this configuration's grace period and future skew. */
+    public EventRules rules() {
+        return new EventRules(gracePeriod, maxFutureSkew);
     }
 
     private static void requirePositive(String what, Duration value) {

@@ -5,65 +5,95 @@ import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.avro.WindowSize;
+import dev.metering.schemas.rules.Tenants;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The fields of a rollup a user checks (all but updated_at), and their plain recomputation from events. */
-record Expected(long count, BigDecimal sum, BigDecimal latestValue, ValueType latestType, Instant latestTime, String latestId,
-                BigDecimal min, BigDecimal max, Instant first, Instant last) {
+/**
+ * The fields of an hour's rollup a user checks (all but updated_at), and their plain recomputation from the
+ * accepted events, written independently of the aggregator's code: group by (tenant, account, feature, UTC hour),
+ * then one straightforward pass over each hour's events in acceptance (log) order.
+ */
+public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant latestAbsoluteTime, String latestAbsoluteId,
+                       BigDecimal latestValue, ValueType latestType, Instant latestTime, String latestId,
+                       BigDecimal min, BigDecimal max, Instant first, Instant last) {
 
-    static Expected of(Rollup rollup) {
-        return new Expected(rollup.getEventCount(), rollup.getQuantitySum(), rollup.getLatestValue(), rollup.getLatestValueType(),
+    public static Expected of(Rollup rollup) {
+        return new Expected(rollup.getEventCount(), rollup.getQuantitySum(), rollup.getBillableQuantity(),
+                rollup.getLatestAbsoluteEventTime(), rollup.getLatestAbsoluteEventId(), rollup.getLatestValue(), rollup.getLatestValueType(),
                 rollup.getLatestEventTime(), rollup.getLatestEventId(), rollup.getMinValue(), rollup.getMaxValue(),
                 rollup.getFirstEventTime(), rollup.getLastEventTime());
     }
 
-    /** Groups the (unique, accepted) events by window and folds each group the straightforward way. */
-    static Map<RollupKey, Expected> recompute(Collection<UsageEvent> events) {
-        Map<RollupKey, List<UsageEvent>> byWindow = new HashMap<>();
-        for (UsageEvent event : events) {
-            long time = event.getEventTime().toEpochMilli();
-            long hourStart = time - Math.floorMod(time, 3_600_000L);
-            long dayStart = time - Math.floorMod(time, 86_400_000L);
-            byWindow.computeIfAbsent(new RollupKey(event.getBillingAccountId(), event.getFeatureCode(), WindowSize.HOUR,
-                    Instant.ofEpochMilli(hourStart)), k -> new ArrayList<>()).add(event);
-            byWindow.computeIfAbsent(new RollupKey(event.getBillingAccountId(), event.getFeatureCode(), WindowSize.DAY,
-                    Instant.ofEpochMilli(dayStart)), k -> new ArrayList<>()).add(event);
+    public boolean hasAbsolute() {
+        return latestAbsoluteTime != null;
+    }
+
+    public static RollupKey hourKey(UsageEvent event) {
+        long time = event.getEventTime().toEpochMilli();
+        return new RollupKey(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getFeatureCode(), WindowSize.HOUR,
+                Instant.ofEpochMilli(time - Math.floorMod(time, 3_600_000L)));
+    }
+
+    /** The accepted events grouped by hour, each group in acceptance order. */
+    public static Map<RollupKey, List<UsageEvent>> byHour(List<UsageEvent> acceptedInLogOrder) {
+        Map<RollupKey, List<UsageEvent>> byHour = new LinkedHashMap<>();
+        for (UsageEvent event : acceptedInLogOrder) {
+            byHour.computeIfAbsent(hourKey(event), k -> new ArrayList<>()).add(event);
         }
+        return byHour;
+    }
+
+    /** @param acceptedInLogOrder the accepted events; within one account, in the order the aggregator read them */
+    public static Map<RollupKey, Expected> recompute(List<UsageEvent> acceptedInLogOrder) {
         Map<RollupKey, Expected> expected = new HashMap<>();
-        byWindow.forEach((key, windowEvents) -> {
-            BigDecimal sum = BigDecimal.ZERO;
-            UsageEvent latest = windowEvents.get(0);
-            BigDecimal min = latest.getQuantity();
-            BigDecimal max = latest.getQuantity();
-            Instant first = latest.getEventTime();
-            Instant last = latest.getEventTime();
-            for (UsageEvent event : windowEvents) {
-                if (event.getValueType() == ValueType.DELTA) {
-                    sum = sum.add(event.getQuantity());
-                }
-                int byTime = event.getEventTime().compareTo(latest.getEventTime());
-                if (byTime > 0 || (byTime == 0 && event.getEventId().compareTo(latest.getEventId()) > 0)) {
-                    latest = event;
-                }
-                min = min.min(event.getQuantity());
-                max = max.max(event.getQuantity());
-                first = event.getEventTime().isBefore(first) ? event.getEventTime() : first;
-                last = event.getEventTime().isAfter(last) ? event.getEventTime() : last;
-            }
-            expected.put(key, new Expected(windowEvents.size(), sum.setScale(12), latest.getQuantity(), latest.getValueType(),
-                    latest.getEventTime(), latest.getEventId(), min, max, first, last));
-        });
+        byHour(acceptedInLogOrder).forEach((key, events) -> expected.put(key, of(events)));
         return expected;
     }
 
+    /** One hour from its events in acceptance order. */
+    public static Expected of(List<UsageEvent> events) {
+        BigDecimal sum = BigDecimal.ZERO;
+        BigDecimal billable = BigDecimal.ZERO;
+        UsageEvent latest = events.get(0);
+        UsageEvent appliedAbsolute = null;
+        BigDecimal min = latest.getQuantity();
+        BigDecimal max = latest.getQuantity();
+        Instant first = latest.getEventTime();
+        Instant last = latest.getEventTime();
+        for (UsageEvent event : events) {
+            if (event.getValueType() == ValueType.DELTA) {
+                sum = sum.add(event.getQuantity());
+                billable = billable.add(event.getQuantity());
+            } else if (appliedAbsolute == null || later(event, appliedAbsolute)) {
+                appliedAbsolute = event;
+                billable = event.getQuantity();
+            }
+            if (later(event, latest)) {
+                latest = event;
+            }
+            min = min.min(event.getQuantity());
+            max = max.max(event.getQuantity());
+            first = event.getEventTime().isBefore(first) ? event.getEventTime() : first;
+            last = event.getEventTime().isAfter(last) ? event.getEventTime() : last;
+        }
+        return new Expected(events.size(), sum.setScale(12), billable.setScale(12),
+                appliedAbsolute == null ? null : appliedAbsolute.getEventTime(), appliedAbsolute == null ? null : appliedAbsolute.getEventId(),
+                latest.getQuantity(), latest.getValueType(), latest.getEventTime(), latest.getEventId(), min, max, first, last);
+    }
+
+    private static boolean later(UsageEvent event, UsageEvent than) {
+        int byTime = event.getEventTime().compareTo(than.getEventTime());
+        return byTime > 0 || (byTime == 0 && event.getEventId().compareTo(than.getEventId()) > 0);
+    }
+
     /** Human-readable differences between what was expected and what was read, empty when equal. */
-    static List<String> differences(Map<RollupKey, Expected> expected, Map<RollupKey, Expected> actual) {
+    public static List<String> differences(Map<RollupKey, Expected> expected, Map<RollupKey, Expected> actual) {
         List<String> mismatches = new ArrayList<>();
         for (var entry : expected.entrySet()) {
             Expected got = actual.get(entry.getKey());
@@ -77,5 +107,17 @@ record Expected(long count, BigDecimal sum, BigDecimal latestValue, ValueType la
             }
         }
         return mismatches;
+    }
+
+    /** The first of each identity (tenant, account, id space, event id), in order: what is accepted when nothing is late or conflicting. */
+    public static List<UsageEvent> firstOccurrences(List<UsageEvent> sent) {
+        java.util.Set<List<Object>> seen = new java.util.HashSet<>();
+        List<UsageEvent> first = new ArrayList<>();
+        for (UsageEvent event : sent) {
+            if (seen.add(List.of(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getIdSpace(), event.getEventId()))) {
+                first.add(event);
+            }
+        }
+        return first;
     }
 }

@@ -32,6 +32,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class KafkaTestSupport {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
     private final String bootstrapServers;
+    /** When {@link #readRollupsUntil} last saw every expected count reached (before its quiet-period reads). */
+    long convergedAtNanos;
 
     KafkaTestSupport(String bootstrapServers) {
         this.bootstrapServers = bootstrapServers;
@@ -90,6 +92,7 @@ final class KafkaTestSupport {
                     return got != null && got.count() >= entry.getValue().count();
                 });
             }, "all rollups to reach their expected event counts");
+            convergedAtNanos = System.nanoTime();
             // Anything still in flight would change a count: read what is committed until nothing more arrives.
             int quietPolls = 0;
             while (quietPolls < 3) {

@@ -1,5 +1,6 @@
 package dev.metering.aggregator;
 
+import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import java.math.BigDecimal;
@@ -12,10 +13,13 @@ import java.util.UUID;
 /**
  * Random but reproducible events that the aggregator must accept: event times up to 40 h back (inside the
  * 48 h grace) and up to 4 min ahead (inside the 5 min skew), some exactly on hour boundaries, some sharing
- * an event time (ties), DELTA and ABSOLUTE, decimals a double would get wrong.
+ * an event time (ties), DELTA and ABSOLUTE, decimals a double would get wrong; three tenants sharing account ids
+ * and event ids, in random id spaces.
  */
 final class RandomEvents {
     private static final String[] FEATURES = {"api-calls", "storage-gb", "seats", "egress"};
+    private static final String[] TENANTS = {null, "org-a", "org-b"};
+    private static final IdSpace[] ID_SPACES = IdSpace.values();
     private final Random random;
     private final Instant now;
     private final int accounts;
@@ -48,7 +52,10 @@ final class RandomEvents {
             default -> new BigDecimal(BigDecimal.valueOf(random.nextLong() & Long.MAX_VALUE).toBigInteger(), 12);
         };
         return UsageEvent.newBuilder()
-                .setEventId(idPrefix + index + (index % 7 == 0 ? "-" + new UUID(random.nextLong(), random.nextLong()) : ""))
+                // The same ids in every tenant (index / 3), and accounts overlap across tenants: unique per identity only.
+                .setEventId(idPrefix + index / TENANTS.length + (index % 7 == 0 ? "-" + new UUID(random.nextLong(), random.nextLong()) : ""))
+                .setOrgId(TENANTS[index % TENANTS.length])
+                .setIdSpace(ID_SPACES[random.nextInt(ID_SPACES.length)])
                 .setBillingAccountId("acct-" + random.nextInt(accounts))
                 .setFeatureCode(FEATURES[random.nextInt(FEATURES.length)])
                 .setQuantity(quantity.setScale(12))

@@ -1,6 +1,7 @@
 package dev.metering.aggregator.dedupe;
 
 import dev.metering.avro.UsageEvent;
+import dev.metering.schemas.rules.Tenants;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -9,7 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * SHA-256 over every field of an event except {@code received_at}: two deliveries of the same event
+ * SHA-256 over every field of an event except {@code received_at} (tenant and id space included): two deliveries of the same event
  * (a client retry, a producer resend) have equal fingerprints; the same id reused for different usage
  * has not. The encoding is explicit and stable (length-prefixed fields, metadata sorted by key), since
  * fingerprints live in the dedupe store across versions and restarts.
@@ -27,7 +28,7 @@ public final class EventFingerprint {
         }
         string(digest, event.getEventId());
         string(digest, event.getBillingAccountId());
-        string(digest, event.getOrgId());
+        string(digest, Tenants.of(event.getOrgId()));
         string(digest, event.getFeatureCode());
         // Quantities are normalised to scale 12 before this, so 1.5 and 1.500 are the same event.
         string(digest, event.getQuantity().toPlainString());
@@ -49,6 +50,7 @@ public final class EventFingerprint {
             }
         }
         string(digest, event.getOrigin());
+        string(digest, event.getIdSpace().name());
         return digest.digest();
     }
 

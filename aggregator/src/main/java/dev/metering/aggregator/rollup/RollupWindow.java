@@ -4,20 +4,21 @@ import dev.metering.avro.WindowSize;
 import java.time.Duration;
 import java.time.Instant;
 
-/** A tumbling UTC window on event time: [start, end). */
-public record RollupWindow(WindowSize size, Instant start, Instant end) {
+/** A tumbling UTC hour on event time: [start, end). The aggregator emits hours only; longer periods are composed from them. */
+public record RollupWindow(Instant start, Instant end) {
+    public static final Duration LENGTH = Duration.ofHours(1);
+    public static final WindowSize SIZE = WindowSize.HOUR;
 
-    public static Duration length(WindowSize size) {
-        return switch (size) {
-            case HOUR -> Duration.ofHours(1);
-            case DAY -> Duration.ofDays(1);
-        };
+    /** The hour holding the instant (epoch-aligned, so UTC hours). */
+    public static RollupWindow containing(Instant eventTime) {
+        return startingAt(hourStart(eventTime.toEpochMilli()));
     }
 
-    /** The window of this size holding the instant; epoch-aligned windows are UTC hours and days. */
-    public static RollupWindow containing(WindowSize size, Instant eventTime) {
-        long length = length(size).toMillis();
-        long start = Math.floorDiv(eventTime.toEpochMilli(), length) * length;
-        return new RollupWindow(size, Instant.ofEpochMilli(start), Instant.ofEpochMilli(start + length));
+    public static RollupWindow startingAt(long startMillis) {
+        return new RollupWindow(Instant.ofEpochMilli(startMillis), Instant.ofEpochMilli(startMillis + LENGTH.toMillis()));
+    }
+
+    public static long hourStart(long epochMillis) {
+        return Math.floorDiv(epochMillis, LENGTH.toMillis()) * LENGTH.toMillis();
     }
 }

@@ -1,86 +1,90 @@
 package dev.metering.aggregator.rollup;
 
-import dev.metering.avro.Rollup;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.schemas.Quantities;
 import java.math.BigDecimal;
-import java.time.Instant;
 
-/** The aggregation of DESIGN.md, one event at a time. Pure functions; exact decimals. */
+/**
+ * The hour aggregation of DESIGN.md, one accepted event at a time, in acceptance order. Exact decimals.
+ *
+ * <p>Every field but {@code billable_quantity} (and {@code latest_absolute_*}) is independent of the order of the
+ * hour's events. {@code billable_quantity} follows the hour rule: an ABSOLUTE sets it (and becomes
+ * {@code latest_absolute_*}) unless the hour's applied ABSOLUTE has a later or equal (event_time, event_id), then
+ * it changes nothing; a DELTA adds to it. Without ABSOLUTE events it equals {@code quantity_sum}.
+ */
 public final class Rollups {
     private Rollups() {
     }
 
     /**
-     * The rollup after adding the event ({@code current} is null for the window's first event). The
-     * result does not depend on the order in which a window's events are added.
+     * The hour's state after adding the event: {@code current} updated in place, or a new state when it is null.
+     * Nothing is changed when it throws.
      *
-     * @throws IllegalArgumentException when the sum no longer fits the schema's decimal(38, 12)
+     * @throws IllegalArgumentException when a sum no longer fits decimal(50, 12) (impossible for fewer than 10^12 events)
      */
-    public static Rollup add(Rollup current, RollupWindow window, UsageEvent event, Instant updatedAt) {
+    public static RollupState add(RollupState current, UsageEvent event) {
         BigDecimal quantity = event.getQuantity();
-        BigDecimal delta = event.getValueType() == ValueType.DELTA ? quantity : Quantities.ZERO;
+        boolean absolute = event.getValueType() == ValueType.ABSOLUTE;
+        long time = event.getEventTime().toEpochMilli();
+        String id = event.getEventId();
         if (current == null) {
-            return Rollup.newBuilder()
-                    .setBillingAccountId(event.getBillingAccountId())
-                    .setFeatureCode(event.getFeatureCode())
-                    .setWindowSize(window.size())
-                    .setWindowStart(window.start())
-                    .setWindowEnd(window.end())
-                    .setEventCount(1)
-                    .setQuantitySum(Quantities.exact(delta))
-                    .setLatestValue(quantity)
-                    .setLatestValueType(event.getValueType())
-                    .setLatestEventTime(event.getEventTime())
-                    .setLatestEventId(event.getEventId())
-                    .setMinValue(quantity)
-                    .setMaxValue(quantity)
-                    .setFirstEventTime(event.getEventTime())
-                    .setLastEventTime(event.getEventTime())
-                    .setUpdatedAt(updatedAt)
-                    .build();
+            RollupState state = new RollupState();
+            state.count = 1;
+            state.sum = sum("quantity_sum", Quantities.ZERO, absolute ? Quantities.ZERO : quantity);
+            state.billable = sum("billable_quantity", Quantities.ZERO, quantity);
+            if (absolute) {
+                state.absoluteTime = time;
+                state.absoluteId = id;
+            }
+            state.latestValue = quantity;
+            state.latestType = event.getValueType();
+            state.latestTime = time;
+            state.latestId = id;
+            state.min = quantity;
+            state.max = quantity;
+            state.firstTime = time;
+            state.lastTime = time;
+            return state;
         }
-        Rollup next = Rollup.newBuilder(current)
-                .setEventCount(current.getEventCount() + 1)
-                .setQuantitySum(sum(current.getQuantitySum(), delta))
-                .setMinValue(current.getMinValue().min(quantity))
-                .setMaxValue(current.getMaxValue().max(quantity))
-                .setFirstEventTime(earlier(current.getFirstEventTime(), event.getEventTime()))
-                .setLastEventTime(later(current.getLastEventTime(), event.getEventTime()))
-                .setUpdatedAt(updatedAt)
-                .build();
-        if (isLater(event, current)) {
-            next.setLatestValue(quantity);
-            next.setLatestValueType(event.getValueType());
-            next.setLatestEventTime(event.getEventTime());
-            next.setLatestEventId(event.getEventId());
+        BigDecimal sum = absolute ? current.sum : sum("quantity_sum", current.sum, quantity);
+        BigDecimal billable = current.billable;
+        boolean applyAbsolute = absolute && (current.absoluteId == null || isLater(time, id, current.absoluteTime, current.absoluteId));
+        if (!absolute) {
+            billable = sum("billable_quantity", current.billable, quantity);
+        } else if (applyAbsolute) {
+            billable = Quantities.exactSum(quantity);
         }
-        return next;
+        current.count++;
+        current.sum = sum;
+        current.billable = billable;
+        if (applyAbsolute) {
+            current.absoluteTime = time;
+            current.absoluteId = id;
+        }
+        current.min = current.min.min(quantity);
+        current.max = current.max.max(quantity);
+        current.firstTime = Math.min(current.firstTime, time);
+        current.lastTime = Math.max(current.lastTime, time);
+        if (isLater(time, id, current.latestTime, current.latestId)) {
+            current.latestValue = quantity;
+            current.latestType = event.getValueType();
+            current.latestTime = time;
+            current.latestId = id;
+        }
+        return current;
     }
 
-    /** Whether the event supersedes the rollup's latest value: greater event time, ties by greater event id. */
-    static boolean isLater(UsageEvent event, Rollup current) {
-        int byTime = event.getEventTime().compareTo(current.getLatestEventTime());
-        if (byTime != 0) {
-            return byTime > 0;
-        }
-        return event.getEventId().compareTo(current.getLatestEventId()) > 0;
+    /** Whether (time, id) comes strictly after (otherTime, otherId): greater event time, ties by greater event id. */
+    public static boolean isLater(long time, String id, long otherTime, String otherId) {
+        return time != otherTime ? time > otherTime : id.compareTo(otherId) > 0;
     }
 
-    private static BigDecimal sum(BigDecimal a, BigDecimal b) {
+    private static BigDecimal sum(String field, BigDecimal a, BigDecimal b) {
         try {
-            return Quantities.exact(a.add(b));
+            return Quantities.exactSum(a.add(b));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("quantity_sum of the window " + e.getMessage(), e);
+            throw new IllegalArgumentException(field + " of the window " + e.getMessage(), e);
         }
-    }
-
-    private static Instant earlier(Instant a, Instant b) {
-        return a.isAfter(b) ? b : a;
-    }
-
-    private static Instant later(Instant a, Instant b) {
-        return a.isBefore(b) ? b : a;
     }
 }

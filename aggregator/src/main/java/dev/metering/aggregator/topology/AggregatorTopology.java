@@ -6,7 +6,6 @@ import dev.metering.aggregator.rollup.RollupWindow;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
-import dev.metering.avro.WindowSize;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -38,8 +37,13 @@ public final class AggregatorTopology {
     public static final String PROCESSOR = "usage-aggregator";
     public static final String ROLLUPS_SINK = "usage-rollups-sink";
     public static final String DLQ_SINK = "usage-events-dlq-sink";
-    public static final String DEDUPE_STORE = "dedupe-store";
-    public static final String ROLLUP_STORE = "rollup-store";
+    /**
+     * Accepted event identities (key-value, time-bucketed keys). Named apart from version 1's {@code dedupe-store}
+     * (a window store keyed without tenant and id space), so an upgraded app never reads the old changelog.
+     */
+    public static final String DEDUPE_STORE = "accepted-ids-v2";
+    /** Hour rollups in compact binary (not Avro). Version 1's {@code rollup-store} held Avro HOUR and DAY rollups. */
+    public static final String ROLLUP_STORE = "hour-rollups-v2";
 
     private AggregatorTopology() {
     }
@@ -56,19 +60,16 @@ public final class AggregatorTopology {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
         topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry),
-                rollupSerde, metrics, clock), SOURCE);
-        topology.addStateStore(Stores.windowStoreBuilder(
-                        // Remembered by arrival time for the dedupe window; older ids are dropped with their segment.
-                        Stores.persistentWindowStore(DEDUPE_STORE, config.dedupeWindow(), Duration.ofMillis(1), false),
-                        Serdes.String(), Serdes.ByteArray())
+                metrics, clock), SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEDUPE_STORE), Serdes.Bytes(), Serdes.ByteArray())
                 // Each id is written once, so a cache would coalesce nothing and only add a sorted-map lookup per read and write.
                 .withCachingDisabled(), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(
                         Stores.persistentWindowStore(ROLLUP_STORE, rollupRetention(config), Duration.ofMillis(1), false),
-                        // The rollup's wire-format bytes: the very bytes sent to usage-rollups, so an update is encoded once.
+                        // RollupState's compact binary form; Avro only for usage-rollups.
                         Serdes.String(), Serdes.ByteArray())
                 .withCachingEnabled(), PROCESSOR);
-        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), new ByteArraySerializer(), PROCESSOR);
+        topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
         return topology;
     }
@@ -79,6 +80,6 @@ public final class AggregatorTopology {
      * future skew; with this retention a window is only dropped once no event can be accepted into it.
      */
     static Duration rollupRetention(AggregatorConfig config) {
-        return RollupWindow.length(WindowSize.DAY).plus(config.gracePeriod()).plus(config.maxFutureSkew()).plus(Duration.ofHours(2));
+        return RollupWindow.LENGTH.plus(config.gracePeriod()).plus(config.maxFutureSkew()).plus(Duration.ofHours(2));
     }
 }

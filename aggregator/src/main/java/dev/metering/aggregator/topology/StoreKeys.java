@@ -1,21 +1,22 @@
 package dev.metering.aggregator.topology;
 
-import dev.metering.avro.WindowSize;
+import dev.metering.avro.IdSpace;
 
 /**
- * Keys of the state stores. Each begins with the billing account id's length, so no choice of ids
- * (any characters at all) can make two different keys collide.
+ * Keys of the state stores. Every variable-length part but the last is prefixed with its length, so no choice of
+ * identifiers (any characters at all) can make two different keys collide.
  */
 final class StoreKeys {
     private StoreKeys() {
     }
 
-    static String dedupe(String billingAccountId, String eventId) {
-        return billingAccountId.length() + ":" + billingAccountId + eventId;
+    /** An event's identity: (tenant, billing account, id space, event id). */
+    static String dedupe(String tenant, String billingAccountId, IdSpace idSpace, String eventId) {
+        return tenant.length() + ":" + tenant + billingAccountId.length() + ":" + billingAccountId + idSpace.name() + ":" + eventId;
     }
 
-    /** One rollup series; the window start is the window store's timestamp. */
-    static String rollup(String billingAccountId, String featureCode, WindowSize size) {
-        return billingAccountId.length() + ":" + billingAccountId + featureCode + "|" + size.name();
+    /** One rollup series (tenant, billing account, feature); the hour's start is the window store's timestamp. */
+    static String rollup(String tenant, String billingAccountId, String featureCode) {
+        return tenant.length() + ":" + tenant + billingAccountId.length() + ":" + billingAccountId + featureCode;
     }
 }

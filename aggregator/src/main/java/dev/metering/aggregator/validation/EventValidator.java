@@ -1,27 +1,26 @@
 package dev.metering.aggregator.validation;
 
 import dev.metering.avro.UsageEvent;
-import dev.metering.avro.ValueType;
 import dev.metering.schemas.DeadLetter.Reason;
-import dev.metering.schemas.Quantities;
 import dev.metering.schemas.registry.SchemaRegistryException;
+import dev.metering.schemas.rules.EventRules;
+import dev.metering.schemas.rules.RuleViolation;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
- * Decodes and checks one raw record of {@code usage-events}. Producers may bypass the ingest API, so
- * nothing about the bytes is trusted.
+ * Decodes one raw record of {@code usage-events} and checks it with the shared {@link EventRules} (the same rules
+ * the ingest API applies before it answers). Producers may bypass the ingest API, so nothing about the bytes is
+ * trusted. Time (FUTURE, LATE) is judged by the processor, which knows the stream time.
  */
 public final class EventValidator {
     private final AvroDeserializer<UsageEvent> deserializer;
-    private final Duration maxFutureSkew;
+    private final EventRules rules;
 
-    public EventValidator(AvroDeserializer<UsageEvent> deserializer, Duration maxFutureSkew) {
+    public EventValidator(AvroDeserializer<UsageEvent> deserializer, EventRules rules) {
         this.deserializer = deserializer;
-        this.maxFutureSkew = maxFutureSkew;
+        this.rules = rules;
     }
 
     /** The outcome: exactly one of {@code event} and {@code rejection} is set. */
@@ -32,11 +31,11 @@ public final class EventValidator {
     }
 
     /**
-     * @param arrivalTime the record's timestamp (the topic uses LogAppendTime, so the broker's arrival time)
+     * @return the decoded event with its identifiers normalised, or why it is refused
      * @throws SchemaRegistryException when the registry cannot be reached: a transient failure must stop
      *                                 processing rather than dead-letter valid events
      */
-    public Result validate(String topic, byte[] key, byte[] value, long arrivalTime) {
+    public Result validate(String topic, byte[] key, byte[] value) {
         if (value == null) {
             return Result.rejected(Reason.MISSING_FIELD, "record has no value (tombstone)");
         }
@@ -52,51 +51,22 @@ public final class EventValidator {
             // Hand-crafted bytes can make Avro fail in ways the deserializer does not wrap.
             return Result.rejected(Reason.UNDECODABLE, e.getClass().getSimpleName() + ": " + e.getMessage());
         }
-        for (String[] field : new String[][] {
-                {"event_id", event.getEventId()},
-                {"billing_account_id", event.getBillingAccountId()},
-                {"feature_code", event.getFeatureCode()}}) {
-            if (field[1] == null || field[1].isBlank()) {
-                return Result.rejected(Reason.MISSING_FIELD, field[0] + " is missing or empty");
-            }
-        }
-        if (event.getQuantity() == null) {
-            return Result.rejected(Reason.MISSING_FIELD, "quantity is missing");
-        }
-        if (event.getValueType() == null) {
-            return Result.rejected(Reason.MISSING_FIELD, "value_type is missing");
-        }
-        if (event.getEventTime() == null) {
-            return Result.rejected(Reason.MISSING_FIELD, "event_time is missing");
-        }
-        if (event.getReceivedAt() == null) {
-            return Result.rejected(Reason.MISSING_FIELD, "received_at is missing");
+        // The key decides the partition, hence the task that owns the account's dedupe state and rollups. It must be
+        // the account id exactly as the producer sent it (before normalisation), as every producer keys by it.
+        String accountAsSent = event.getBillingAccountId();
+        try {
+            rules.check(event);
+        } catch (RuleViolation violation) {
+            return Result.rejected(violation.kind().deadLetterReason(), violation.getMessage());
         }
         if (key == null) {
-            // Records are partitioned by account so one task owns an account's dedupe state and rollups;
-            // an unkeyed record could land on any partition and be double-counted.
+            // An unkeyed record could land on any partition and be counted by a task that does not own the account.
             return Result.rejected(Reason.INVALID_VALUE, "record key is missing; it must be the billing_account_id");
         }
         String keyText = new String(key, StandardCharsets.UTF_8);
-        if (!keyText.equals(event.getBillingAccountId())) {
+        if (!keyText.equals(accountAsSent)) {
             return Result.rejected(Reason.INVALID_VALUE, "record key '" + abbreviate(keyText)
-                    + "' is not the billing_account_id '" + abbreviate(event.getBillingAccountId()) + "'");
-        }
-        try {
-            event.setQuantity(Quantities.exact(event.getQuantity()));
-        } catch (IllegalArgumentException e) {
-            return Result.rejected(Reason.INVALID_VALUE, "quantity " + e.getMessage());
-        }
-        if (event.getValueType() == ValueType.DELTA && event.getQuantity().signum() < 0) {
-            return Result.rejected(Reason.INVALID_VALUE, "quantity " + event.getQuantity().toPlainString() + " is negative for a DELTA event");
-        }
-        if (event.getEventTime().toEpochMilli() < 0) {
-            return Result.rejected(Reason.INVALID_VALUE, "event_time " + event.getEventTime() + " is before 1970");
-        }
-        Instant latestAllowed = Instant.ofEpochMilli(arrivalTime).plus(maxFutureSkew);
-        if (event.getEventTime().isAfter(latestAllowed)) {
-            return Result.rejected(Reason.FUTURE, "event_time " + event.getEventTime() + " is more than " + maxFutureSkew
-                    + " after the record's arrival at " + Instant.ofEpochMilli(arrivalTime));
+                    + "' is not the billing_account_id '" + abbreviate(accountAsSent) + "'");
         }
         return new Result(event, null);
     }

@@ -14,9 +14,12 @@ import dev.metering.schemas.DeadLetter.Reason;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.rules.Tenants;
+import dev.metering.avro.IdSpace;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.metering.schemas.serde.AvroDeserializer;
 import dev.metering.schemas.serde.AvroSerializer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -48,7 +51,8 @@ class AggregatorTopologyTest {
 
     private final SchemaRegistryClient registry = SchemaRegistryClient.forUrl("mem://aggregator-topology-test-" + UUID.randomUUID());
     private final AvroSerializer<UsageEvent> eventSerializer = new AvroSerializer<>(registry, false);
-    private final AggregatorMetrics metrics = new AggregatorMetrics(new SimpleMeterRegistry());
+    private final PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AggregatorMetrics metrics = new AggregatorMetrics(meterRegistry);
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> input;
     private TestOutputTopic<RollupKey, Rollup> rollups;
@@ -112,19 +116,27 @@ class AggregatorTopologyTest {
         input.pipeInput(new TestRecord<>(key, value, new RecordHeaders(), arrival));
     }
 
+    private List<TestRecord<RollupKey, Rollup>> readRollupRecords() {
+        return rollups.readRecordsToList();
+    }
+
     private Map<RollupKey, Rollup> drainRollups() {
-        for (var record : rollups.readRecordsToList()) {
+        for (var record : readRollupRecords()) {
             latest.put(record.key(), record.value());
         }
         return latest;
     }
 
-    private Rollup rollup(WindowSize size, String windowStart) {
-        return rollup(ACCOUNT, "api-calls", size, windowStart);
+    private Rollup rollup(String hourStart) {
+        return rollup(Tenants.DEFAULT, ACCOUNT, "api-calls", hourStart);
     }
 
-    private Rollup rollup(String account, String feature, WindowSize size, String windowStart) {
-        return drainRollups().get(new RollupKey(account, feature, size, Instant.parse(windowStart)));
+    private Rollup rollup(String account, String feature, String hourStart) {
+        return rollup(Tenants.DEFAULT, account, feature, hourStart);
+    }
+
+    private Rollup rollup(String tenant, String account, String feature, String hourStart) {
+        return drainRollups().get(new RollupKey(tenant, account, feature, WindowSize.HOUR, Instant.parse(hourStart)));
     }
 
     private List<TestRecord<byte[], byte[]>> deadLetters() {
@@ -142,13 +154,13 @@ class AggregatorTopologyTest {
     // ---- aggregation ---------------------------------------------------------------------------------
 
     @Test
-    void sumsDeltasIntoHourAndDayWindows() {
+    void sumsDeltasIntoHourWindowsOnly() {
         start();
         send(event("e1", "2", T0.plusSeconds(60)));
         send(event("e2", "3.5", T0.plusSeconds(1800)));
         send(event("e3", "10", T0.plusSeconds(3600 + 5))); // next hour, same day
 
-        Rollup hour = rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z");
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
         assertThat(hour.getEventCount()).isEqualTo(2);
         assertThat(hour.getQuantitySum()).isEqualTo(decimal("5.5"));
         assertThat(hour.getWindowEnd()).isEqualTo(Instant.parse("2026-03-10T11:00:00Z"));
@@ -157,16 +169,14 @@ class AggregatorTopologyTest {
         assertThat(hour.getMinValue()).isEqualTo(decimal("2"));
         assertThat(hour.getMaxValue()).isEqualTo(decimal("3.5"));
 
-        Rollup nextHour = rollup(WindowSize.HOUR, "2026-03-10T11:00:00Z");
+        Rollup nextHour = rollup("2026-03-10T11:00:00Z");
         assertThat(nextHour.getEventCount()).isEqualTo(1);
         assertThat(nextHour.getQuantitySum()).isEqualTo(decimal("10"));
 
-        Rollup day = rollup(WindowSize.DAY, "2026-03-10T00:00:00Z");
-        assertThat(day.getEventCount()).isEqualTo(3);
-        assertThat(day.getQuantitySum()).isEqualTo(decimal("15.5"));
-        assertThat(day.getWindowEnd()).isEqualTo(Instant.parse("2026-03-11T00:00:00Z"));
-        assertThat(day.getLatestEventId()).isEqualTo("e3");
-        assertThat(day.getLatestValue()).isEqualTo(decimal("10"));
+        assertThat(drainRollups().keySet()).extracting(RollupKey::getWindowSize).containsOnly(WindowSize.HOUR);
+        assertThat(hour.getOrgId()).isEqualTo(Tenants.DEFAULT);
+        assertThat(hour.getBillableQuantity()).isEqualTo(decimal("5.5"));
+        assertThat(hour.getLatestAbsoluteEventTime()).isNull();
         assertThat(metrics.acceptedCount()).isEqualTo(3);
         assertThat(deadLetters()).isEmpty();
     }
@@ -180,7 +190,7 @@ class AggregatorTopologyTest {
         send(event("e3", "0.000000000001", T0.plusSeconds(2)));
         send(event("e4", "12345678901234567890.123456789012", T0.plusSeconds(3)));
 
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getQuantitySum())
+        assertThat(rollup("2026-03-10T10:00:00Z").getQuantitySum())
                 .isEqualTo(new BigDecimal("12345678901234567890.423456789013"));
     }
 
@@ -191,7 +201,7 @@ class AggregatorTopologyTest {
         send(event("late-but-newest", "5", T0.plusSeconds(1800)).setValueType(ValueType.ABSOLUTE).build(), arrival);
         send(event("arrives-last-but-older", "9", T0.plusSeconds(600)).setValueType(ValueType.ABSOLUTE).build(), arrival.plusSeconds(1));
 
-        Rollup hour = rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z");
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
         assertThat(hour.getLatestValue()).isEqualTo(decimal("5"));
         assertThat(hour.getLatestEventId()).isEqualTo("late-but-newest");
         assertThat(hour.getLatestValueType()).isEqualTo(ValueType.ABSOLUTE);
@@ -214,7 +224,7 @@ class AggregatorTopologyTest {
         send(event("b", "1", time).setValueType(ValueType.ABSOLUTE).setBillingAccountId("acct-2").build(), time);
 
         for (String account : List.of(ACCOUNT, "acct-2")) {
-            Rollup hour = rollup(account, "api-calls", WindowSize.HOUR, "2026-03-10T10:00:00Z");
+            Rollup hour = rollup(account, "api-calls", "2026-03-10T10:00:00Z");
             assertThat(hour.getLatestEventId()).as(account).isEqualTo("b");
             assertThat(hour.getLatestValue()).as(account).isEqualTo(decimal("1"));
         }
@@ -228,13 +238,11 @@ class AggregatorTopologyTest {
         send(event("before", "1", lastMillisecondOfDay).build(), midnight);
         send(event("at", "2", midnight).build(), midnight);
 
-        assertThat(rollup(WindowSize.DAY, "2026-03-10T00:00:00Z").getQuantitySum()).isEqualTo(decimal("1"));
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T23:00:00Z").getQuantitySum()).isEqualTo(decimal("1"));
-        Rollup newDay = rollup(WindowSize.DAY, "2026-03-11T00:00:00Z");
-        assertThat(newDay.getQuantitySum()).isEqualTo(decimal("2"));
-        assertThat(newDay.getFirstEventTime()).isEqualTo(midnight);
-        assertThat(rollup(WindowSize.HOUR, "2026-03-11T00:00:00Z").getQuantitySum()).isEqualTo(decimal("2"));
-        assertThat(drainRollups()).hasSize(4);
+        assertThat(rollup("2026-03-10T23:00:00Z").getQuantitySum()).isEqualTo(decimal("1"));
+        Rollup firstHourOfDay = rollup("2026-03-11T00:00:00Z");
+        assertThat(firstHourOfDay.getQuantitySum()).isEqualTo(decimal("2"));
+        assertThat(firstHourOfDay.getFirstEventTime()).isEqualTo(midnight);
+        assertThat(drainRollups()).hasSize(2);
     }
 
     @Test
@@ -244,9 +252,9 @@ class AggregatorTopologyTest {
         send(event("e1", "2", T0).setFeatureCode("storage-gb")); // same id, other feature: a conflict (same account)
         send(event("e1", "4", T0).setBillingAccountId("acct-2")); // same id, other account: a different event
 
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("1"));
-        assertThat(rollup("acct-2", "api-calls", WindowSize.HOUR, "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("4"));
-        assertThat(rollup(ACCOUNT, "storage-gb", WindowSize.HOUR, "2026-03-10T10:00:00Z")).isNull();
+        assertThat(rollup("2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("1"));
+        assertThat(rollup("acct-2", "api-calls", "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("4"));
+        assertThat(rollup(ACCOUNT, "storage-gb", "2026-03-10T10:00:00Z")).isNull();
         assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("CONFLICT");
     }
 
@@ -266,7 +274,7 @@ class AggregatorTopologyTest {
         send(UsageEvent.newBuilder(original).setReceivedAt(T0.plusSeconds(30)).setMetadata(sameMetadataOtherOrder).build(), T0.plusSeconds(31));
         send(original, T0.plusSeconds(40));
 
-        assertThat(rollups.readRecordsToList()).hasSize(2); // one hour and one day update, for the first delivery only
+        assertThat(readRollupRecords()).hasSize(1); // one hour update, for the first delivery only
         assertThat(latest).isEmpty();
         assertThat(metrics.duplicateCount()).isEqualTo(2);
         assertThat(metrics.acceptedCount()).isEqualTo(1);
@@ -287,7 +295,7 @@ class AggregatorTopologyTest {
         assertThat(dead.get(0).value()).isEqualTo(changedBytes);
         assertThat(dead.get(0).key()).isEqualTo(ACCOUNT.getBytes(StandardCharsets.UTF_8));
         assertThat(DeadLetter.header(dead.get(0).headers(), DeadLetter.SOURCE_HEADER)).isEqualTo("usage-events-0@1");
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("7"));
+        assertThat(rollup("2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("7"));
         assertThat(metrics.deadLetteredCount(Reason.CONFLICT)).isEqualTo(1);
     }
 
@@ -314,7 +322,7 @@ class AggregatorTopologyTest {
         send(event, T0.plusSeconds(10 + 3600 + 1)); // after it: counted again
 
         assertThat(metrics.duplicateCount()).isEqualTo(1);
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getEventCount()).isEqualTo(2);
+        assertThat(rollup("2026-03-10T10:00:00Z").getEventCount()).isEqualTo(2);
     }
 
     // ---- time --------------------------------------------------------------------------------------
@@ -330,9 +338,8 @@ class AggregatorTopologyTest {
         List<TestRecord<byte[], byte[]>> dead = deadLetters();
         assertThat(dead).extracting(AggregatorTopologyTest::reason).containsExactly("LATE");
         assertThat(DeadLetter.header(dead.get(0).headers(), DeadLetter.DETAIL_HEADER)).contains("2026-03-10T10:00:00Z");
-        Rollup hour = rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z");
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
         assertThat(hour.getEventCount()).isEqualTo(1);
-        assertThat(rollup(WindowSize.DAY, "2026-03-10T00:00:00Z").getEventCount()).isEqualTo(1);
         assertThat(metrics.deadLetteredCount(Reason.LATE)).isEqualTo(1);
     }
 
@@ -354,7 +361,7 @@ class AggregatorTopologyTest {
         send(event("e1", "1", now.minusSeconds(60)).build(), now); // same id, corrected time: accepted, not a conflict
 
         assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("LATE");
-        assertThat(rollup(WindowSize.HOUR, "2026-03-13T09:00:00Z").getEventCount()).isEqualTo(1);
+        assertThat(rollup("2026-03-13T09:00:00Z").getEventCount()).isEqualTo(1);
         assertThat(metrics.duplicateCount()).isZero();
     }
 
@@ -365,7 +372,7 @@ class AggregatorTopologyTest {
         send(event("future", "1", T0.plus(Duration.ofMinutes(5)).plusMillis(1)).build(), T0);
 
         assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("FUTURE");
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getLatestEventId()).isEqualTo("edge");
+        assertThat(rollup("2026-03-10T10:00:00Z").getLatestEventId()).isEqualTo("edge");
         assertThat(metrics.deadLetteredCount(Reason.FUTURE)).isEqualTo(1);
     }
 
@@ -391,7 +398,7 @@ class AggregatorTopologyTest {
         assertThat(dead.get(1).value()).isEqualTo(unknownSchema);
         assertThat(dead.get(2).value()).isEqualTo(truncated);
         assertThat(DeadLetter.header(dead.get(0).headers(), DeadLetter.DETAIL_HEADER)).contains("magic byte");
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getLatestEventId()).isEqualTo("good");
+        assertThat(rollup("2026-03-10T10:00:00Z").getLatestEventId()).isEqualTo("good");
         assertThat(metrics.deadLetteredCount(Reason.UNDECODABLE)).isEqualTo(3);
     }
 
@@ -404,11 +411,15 @@ class AggregatorTopologyTest {
         send(event("e4", "-1", T0));
         sendRaw("someone-else".getBytes(StandardCharsets.UTF_8), bytes(event("e5", "1", T0).build()), T0);
         sendRaw(null, bytes(event("e6", "1", T0).build()), T0);
-        send(event("e7", "-2.5", T0).setValueType(ValueType.ABSOLUTE)); // negative is fine for an absolute value
+        send(event("e7", "-2.5", T0).setValueType(ValueType.ABSOLUTE)); // never negative, ABSOLUTE included (EventRules)
+        send(event("e8", "1", T0).setFeatureCode("a\u0000b"));
+        send(event("e9", "1", T0).setEventId("x".repeat(101)));
+        send(event("e10", "2.5", T0).setValueType(ValueType.ABSOLUTE));
 
         List<TestRecord<byte[], byte[]>> dead = deadLetters();
         assertThat(dead).extracting(AggregatorTopologyTest::reason)
-                .containsExactly("MISSING_FIELD", "MISSING_FIELD", "MISSING_FIELD", "INVALID_VALUE", "INVALID_VALUE", "INVALID_VALUE");
+                .containsExactly("MISSING_FIELD", "MISSING_FIELD", "MISSING_FIELD", "INVALID_VALUE", "INVALID_VALUE", "INVALID_VALUE",
+                        "INVALID_VALUE", "INVALID_VALUE", "INVALID_VALUE");
         assertThat(dead).extracting(record -> DeadLetter.header(record.headers(), DeadLetter.DETAIL_HEADER))
                 .satisfiesExactly(
                         detail -> assertThat(detail).contains("event_id"),
@@ -416,25 +427,29 @@ class AggregatorTopologyTest {
                         detail -> assertThat(detail).contains("billing_account_id"),
                         detail -> assertThat(detail).contains("negative"),
                         detail -> assertThat(detail).contains("someone-else"),
-                        detail -> assertThat(detail).contains("key is missing"));
-        assertThat(rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z").getLatestValue()).isEqualTo(decimal("-2.5"));
+                        detail -> assertThat(detail).contains("key is missing"),
+                        detail -> assertThat(detail).contains("quantity").contains("negative"),
+                        detail -> assertThat(detail).contains("feature_code").contains("NUL"),
+                        detail -> assertThat(detail).contains("event_id").contains("100"));
+        assertThat(rollup("2026-03-10T10:00:00Z").getLatestValue()).isEqualTo(decimal("2.5"));
         assertThat(metrics.deadLetteredCount(Reason.MISSING_FIELD)).isEqualTo(3);
-        assertThat(metrics.deadLetteredCount(Reason.INVALID_VALUE)).isEqualTo(3);
+        assertThat(metrics.deadLetteredCount(Reason.INVALID_VALUE)).isEqualTo(6);
     }
 
     @Test
-    void aSumBeyondTheDecimalPrecisionIsRejectedAndLeavesTheRollupUnchanged() {
+    void sumsOfTheLargestQuantitiesFitTheRollupsPrecision50() {
         start();
-        String max = "99999999999999999999999999"; // 26 integer digits, the most decimal(38, 12) holds
-        send(event("e1", max, T0));
-        send(event("e2", "1", T0.plusSeconds(1)));
-        send(event("e2", "1", T0.plusSeconds(1))); // not remembered by dedupe, rejected again as the same overflow
+        String max = "99999999999999999999999999.999999999999"; // the largest quantity decimal(38, 12) holds
+        for (int i = 0; i < 1000; i++) {
+            send(event("e" + i, max, T0.plusSeconds(i)));
+        }
 
-        assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("INVALID_VALUE", "INVALID_VALUE");
-        Rollup hour = rollup(WindowSize.HOUR, "2026-03-10T10:00:00Z");
-        assertThat(hour.getQuantitySum()).isEqualTo(decimal(max));
-        assertThat(hour.getEventCount()).isEqualTo(1);
-        assertThat(rollup(WindowSize.DAY, "2026-03-10T00:00:00Z").getEventCount()).isEqualTo(1);
+        assertThat(deadLetters()).isEmpty();
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
+        BigDecimal expected = new BigDecimal(max).multiply(BigDecimal.valueOf(1000)).setScale(12);
+        assertThat(hour.getQuantitySum()).isEqualTo(expected);
+        assertThat(hour.getBillableQuantity()).isEqualTo(expected);
+        assertThat(hour.getEventCount()).isEqualTo(1000);
     }
 
     @Test
@@ -447,5 +462,87 @@ class AggregatorTopologyTest {
         TestRecord<byte[], byte[]> dead = deadLetters().get(0);
         assertThat(new String(dead.headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8)).isEqualTo("00-abc");
         assertThat(reason(dead)).isEqualTo("UNDECODABLE");
+    }
+
+    // ---- contract: tenants, id spaces, billable quantity, metrics -----------------------------------
+
+    @Test
+    void theDuplicatesCounterCountsEveryDroppedDuplicateOnTheMetricsEndpoint() {
+        start();
+        UsageEvent original = event("e1", "1", T0).build();
+        for (int i = 0; i < 5; i++) {
+            send(UsageEvent.newBuilder(original).setReceivedAt(T0.plusSeconds(i)).build(), T0.plusSeconds(i));
+        }
+
+        assertThat(metrics.duplicateCount()).isEqualTo(4);
+        assertThat(meterRegistry.scrape())
+                .contains("metering_aggregator_duplicates_dropped_total 4.0")
+                .contains("metering_aggregator_events_accepted_total 1.0");
+        assertThat(rollup("2026-03-10T10:00:00Z").getEventCount()).isEqualTo(1);
+    }
+
+    @Test
+    void theSameIdInAnotherTenantOrIdSpaceIsAnotherEvent() {
+        start();
+        send(event("e1", "1", T0));
+        send(event("e1", "2", T0).setOrgId("org-b"));
+        send(event("e1", "4", T0).setIdSpace(IdSpace.KINDE));
+        send(event("e1", "8", T0).setOrgId("org-b").setIdSpace(IdSpace.FRONTIER));
+        send(event("e1", "16", T0).setOrgId(Tenants.DEFAULT)); // org "default" is the default tenant: a conflict
+        send(event("e1", "2", T0).setOrgId("org-b")); // an exact duplicate in org-b
+
+        assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("CONFLICT");
+        assertThat(metrics.duplicateCount()).isEqualTo(1);
+        assertThat(rollup(Tenants.DEFAULT, ACCOUNT, "api-calls", "2026-03-10T10:00:00Z").getQuantitySum()).isEqualTo(decimal("5"));
+        Rollup orgB = rollup("org-b", ACCOUNT, "api-calls", "2026-03-10T10:00:00Z");
+        assertThat(orgB.getQuantitySum()).isEqualTo(decimal("10"));
+        assertThat(orgB.getOrgId()).isEqualTo("org-b");
+    }
+
+    @Test
+    void anAbsoluteSetsTheHoursBillableAndLaterDeltasAddToIt() {
+        start();
+        send(event("abs", "10", T0.plusSeconds(60)).setValueType(ValueType.ABSOLUTE));
+        send(event("d1", "2", T0.plusSeconds(30))); // earlier event time, accepted later: still adds
+
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
+        assertThat(hour.getBillableQuantity()).isEqualTo(decimal("12"));
+        assertThat(hour.getQuantitySum()).isEqualTo(decimal("2"));
+        assertThat(hour.getLatestAbsoluteEventId()).isEqualTo("abs");
+        assertThat(hour.getLatestAbsoluteEventTime()).isEqualTo(T0.plusSeconds(60));
+    }
+
+    @Test
+    void anAbsoluteOlderThanTheAppliedOneChangesNothingAndTiesGoToTheGreaterId() {
+        start();
+        Instant time = T0.plusSeconds(600);
+        send(event("b", "10", time).setValueType(ValueType.ABSOLUTE));
+        send(event("d", "1", T0.plusSeconds(700)));
+        send(event("older", "100", time.minusSeconds(1)).setValueType(ValueType.ABSOLUTE)); // changes neither
+        send(event("a", "50", time).setValueType(ValueType.ABSOLUTE)); // same time, smaller id: changes nothing
+        assertThat(rollup("2026-03-10T10:00:00Z").getBillableQuantity()).isEqualTo(decimal("11"));
+
+        send(event("c", "7", time).setValueType(ValueType.ABSOLUTE)); // same time, greater id: resets
+        Rollup hour = rollup("2026-03-10T10:00:00Z");
+        assertThat(hour.getBillableQuantity()).isEqualTo(decimal("7"));
+        assertThat(hour.getLatestAbsoluteEventId()).isEqualTo("c");
+        assertThat(hour.getEventCount()).isEqualTo(5);
+        assertThat(hour.getQuantitySum()).isEqualTo(decimal("1"));
+    }
+
+    @Test
+    void identifiersAreNormalisedButTheKeyMustBeTheAccountAsSent() {
+        start();
+        String decomposed = "cafe\u0301";
+        String composed = "caf\u00e9";
+        UsageEvent event = event("e1", "1", T0).setBillingAccountId(decomposed).setFeatureCode(decomposed).build();
+        sendRaw(decomposed.getBytes(StandardCharsets.UTF_8), bytes(event), T0);
+        UsageEvent other = event("e2", "1", T0).setBillingAccountId(decomposed).build();
+        sendRaw(composed.getBytes(StandardCharsets.UTF_8), bytes(other), T0);
+
+        assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("INVALID_VALUE");
+        Rollup hour = rollup(composed, composed, "2026-03-10T10:00:00Z");
+        assertThat(hour.getEventCount()).isEqualTo(1);
+        assertThat(hour.getBillingAccountId()).isEqualTo(composed);
     }
 }
