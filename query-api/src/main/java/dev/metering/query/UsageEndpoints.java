@@ -194,8 +194,7 @@ final class UsageEndpoints {
     }
 
     private QueryKey authenticate(Context ctx) {
-        String name = authenticator.authenticate(ctx.header("X-Api-Key"), ctx.header("Authorization"));
-        return keysByName.get(name);
+        return keysByName.get(authenticator.authenticate(ctx.header("X-Api-Key"), ctx.header("Authorization")).name());
     }
 
     /** The accounts to read: the requested ones if the key may read each (else 403), or all the key may read. */
