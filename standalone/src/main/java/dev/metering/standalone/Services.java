@@ -26,7 +26,7 @@ final class Services {
     }
 
     /** @param demoKindeToken a bearer token for the demo Kinde key, or null when Kinde keys are configured */
-    record Started(List<AutoCloseable> services, int apiPort, boolean demoCredentials, String demoKindeToken) {
+    record Started(List<AutoCloseable> services, int apiPort, boolean demoCredentials, String demoKindeToken, QueryAccess.Started query) {
     }
 
     static Started start(ServiceSettings settings, Map<String, String> environment) {
@@ -64,7 +64,10 @@ final class Services {
             started.add(sink);
             IngestApi api = new IngestApi(IngestApiConfig.fromEnv(env)).start();
             started.add(api);
-            return new Started(started, api.port(), demo, demoKindeToken);
+            // After the sink: its migrations created the read-only role the query API connects as.
+            QueryAccess.Started query = QueryAccess.start(settings, variables);
+            started.add(query.api());
+            return new Started(started, api.port(), demo, demoKindeToken, query);
         } catch (RuntimeException e) {
             for (int i = started.size() - 1; i >= 0; i--) {
                 try {

@@ -34,6 +34,9 @@ public final class Standalone implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "7400", description = "Port of the ingest API (default: ${DEFAULT-VALUE}).")
     int apiPort;
 
+    @Option(names = "--query-port", defaultValue = "7403", description = "Port of the query API, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int queryPort;
+
     @Option(names = "--kafka-port", defaultValue = "9092", description = "Port of the embedded Kafka broker, 0 for any free one (default: ${DEFAULT-VALUE}).")
     int kafkaPort;
 
@@ -73,7 +76,7 @@ public final class Standalone implements Callable<Integer> {
 
     /** What a running standalone offers, for the banner and for tests. */
     record Pipeline(String kafkaBootstrapServers, String jdbcUrl, String databaseUser, int apiPort, boolean demoCredentials,
-                    String demoKindeToken) {
+                    String demoKindeToken, int queryPort, boolean demoQueryKey) {
         String banner() {
             String demo = !demoCredentials ? "" : String.join(System.lineSeparator(),
                     "",
@@ -97,10 +100,15 @@ public final class Standalone implements Callable<Integer> {
                     "  Schema registry:         " + REGISTRY_URL + " (in memory)",
                     "  PostgreSQL:              " + jdbcUrl + " (user " + databaseUser + ")",
                     "  Ingest API:              http://localhost:" + apiPort + " (OpenAPI: /openapi.json)",
+                    "  Query API:               http://localhost:" + queryPort + " (OpenAPI: /openapi.json)",
                     demo,
                     kinde,
                     "",
-                    "Query the rollups:",
+                    "Ask for usage over HTTP" + (demoQueryKey ? " (demo key of the default tenant; set QUERY_API_KEYS to replace it)" : "") + ":",
+                    "  curl -s -H 'X-Api-Key: " + (demoQueryKey ? "demo-query-key" : "<your query key>") + "' 'http://localhost:" + queryPort
+                            + "/v1/usage/current?billing_account_id=acct-1&period=month'",
+                    "",
+                    "Query the rollups with SQL:",
                     "  psql \"" + psqlUrl() + "\" -c 'SELECT * FROM usage_hourly ORDER BY window_start DESC LIMIT 20'",
                     "",
                     "Press Ctrl-C to stop.");
@@ -144,11 +152,11 @@ public final class Standalone implements Callable<Integer> {
         }
 
         ServiceSettings settings = new ServiceSettings(kafka.bootstrapServers(), REGISTRY_URL, jdbcUrl, user, password, apiPort,
-                partitions, root.resolve("streams"));
+                queryPort, partitions, root.resolve("streams"));
         Services.Started services = Services.start(settings, environment);
         services.services().forEach(running::push);
         return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, services.apiPort(),
-                services.demoCredentials(), services.demoKindeToken());
+                services.demoCredentials(), services.demoKindeToken(), services.query().port(), services.query().demoKey());
     }
 
     synchronized void stop() {

@@ -35,9 +35,10 @@ class DeploymentFilesTest {
     private static final Map<String, Consumer<Env>> CONFIGS = Map.of(
             "ingest-api", IngestApiConfig::fromEnv,
             "aggregator", AggregatorConfig::fromEnv,
-            "sink", SinkConfig::fromEnv);
+            "sink", SinkConfig::fromEnv,
+            "query-api", dev.metering.query.QueryApiConfig::fromEnv);
     private static final Map<String, String> HTTP_PORT_VARIABLES = Map.of(
-            "ingest-api", "INGEST_HTTP_PORT", "aggregator", "AGGREGATOR_HTTP_PORT", "sink", "SINK_HTTP_PORT");
+            "ingest-api", "INGEST_HTTP_PORT", "aggregator", "AGGREGATOR_HTTP_PORT", "sink", "SINK_HTTP_PORT", "query-api", "QUERY_HTTP_PORT");
 
     @Test
     void everyServiceVariableInTheComposeFileIsReadAndAccepted() throws IOException {

@@ -96,6 +96,14 @@ class StandaloneIT {
                 Thread.sleep(200);
             }
             assertThat(billable).isEqualTo("0.300000000000");
+
+            // The same figure over HTTP, with the demo query key the banner prints.
+            HttpResponse<String> current = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                            + pipeline.queryPort() + "/v1/usage/current?billing_account_id=acct-1&feature_code=api_calls&period=month"))
+                    .header("X-Api-Key", "demo-query-key").GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(current.statusCode()).as(current.body()).isEqualTo(200);
+            assertThat(current.body()).contains("\"billable_quantity\":\"0.3\"");
+            assertThat(pipeline.banner()).contains("demo-query-key", "/v1/usage/current");
         } finally {
             standalone.stop();
         }
@@ -107,6 +115,7 @@ class StandaloneIT {
         standalone.kafkaPort = 0;
         standalone.postgresPort = 0;
         standalone.apiPort = 0;
+        standalone.queryPort = 0;
         standalone.partitions = 2;
         standalone.environment = Map.of("AGGREGATOR_HTTP_PORT", "0", "SINK_HTTP_PORT", "0");
         return standalone;
