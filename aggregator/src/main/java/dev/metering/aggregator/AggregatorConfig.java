@@ -14,6 +14,7 @@ import java.util.Objects;
  * @param gracePeriod    how long after its end a window still accepts events (by arrival time)
  * @param maxFutureSkew  how far an event time may lie beyond the record's arrival time
  * @param commitInterval Kafka Streams commit interval, i.e. how often a transaction is committed
+ * @param emitInterval   how often the changed rollups are sent to usage-rollups (each changed hour once per interval)
  */
 public record AggregatorConfig(
         String bootstrapServers,
@@ -28,13 +29,15 @@ public record AggregatorConfig(
         long cacheMaxBytes,
         String httpHost,
         int httpPort,
-        TopicSettings topics) {
+        TopicSettings topics,
+        Duration emitInterval) {
 
     public static final String DEFAULT_APPLICATION_ID = "metering-aggregator";
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofDays(35);
     public static final Duration DEFAULT_GRACE_PERIOD = EventRules.DEFAULT_GRACE_PERIOD;
     public static final Duration DEFAULT_MAX_FUTURE_SKEW = EventRules.DEFAULT_MAX_FUTURE_SKEW;
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
+    public static final Duration DEFAULT_EMIT_INTERVAL = Duration.ofMillis(100);
     public static final int DEFAULT_HTTP_PORT = 7401;
 
     public AggregatorConfig {
@@ -47,6 +50,7 @@ public record AggregatorConfig(
         requireNotNegative("grace period", gracePeriod);
         requireNotNegative("max future skew", maxFutureSkew);
         requirePositive("commit interval", commitInterval);
+        requirePositive("emit interval", emitInterval);
         if (streamThreads <= 0) {
             throw new IllegalArgumentException("stream threads must be > 0, got " + streamThreads);
         }
@@ -79,7 +83,16 @@ public record AggregatorConfig(
                 env.integer("AGGREGATOR_HTTP_PORT", DEFAULT_HTTP_PORT),
                 new TopicSettings(partitions, (short) replication,
                         env.duration("METERING_EVENTS_RETENTION", TopicSettings.DEFAULTS.eventsRetention()),
-                        env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())));
+                        env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())),
+                env.duration("AGGREGATOR_EMIT_INTERVAL", DEFAULT_EMIT_INTERVAL));
+    }
+
+    /** The configuration with the emit interval equal to the commit interval. */
+    public AggregatorConfig(String bootstrapServers, String schemaRegistryUrl, String applicationId, Path stateDir, Duration dedupeWindow,
+                            Duration gracePeriod, Duration maxFutureSkew, Duration commitInterval, int streamThreads, long cacheMaxBytes,
+                            String httpHost, int httpPort, TopicSettings topics) {
+        this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod, maxFutureSkew, commitInterval,
+                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, commitInterval);
     }
 
     /** The shared event rules (schemas), with this configuration's grace period and future skew. */

@@ -16,6 +16,7 @@ public final class AggregatorMetrics {
     private final Counter read;
     private final Counter accepted;
     private final Counter duplicates;
+    private final Counter emitted;
     private final Map<DeadLetter.Reason, Counter> deadLettered = new EnumMap<>(DeadLetter.Reason.class);
     private final Timer endToEndLag;
 
@@ -29,6 +30,9 @@ public final class AggregatorMetrics {
         duplicates = Counter.builder("metering.aggregator.duplicates.dropped")
                 .description("Exact duplicates (same billing account, event id and payload) dropped")
                 .register(registry);
+        emitted = Counter.builder("metering.aggregator.rollups.emitted")
+                .description("Rollup records sent to usage-rollups (each changed hour once per emit interval)")
+                .register(registry);
         for (DeadLetter.Reason reason : DeadLetter.Reason.values()) {
             deadLettered.put(reason, Counter.builder("metering.aggregator.events.dead.lettered")
                     .description("Events sent to usage-events-dlq, by reason")
@@ -36,7 +40,7 @@ public final class AggregatorMetrics {
                     .register(registry));
         }
         endToEndLag = Timer.builder("metering.aggregator.end.to.end.lag")
-                .description("From an accepted event's received_at to its rollups being produced")
+                .description("From an accepted event's received_at to its acceptance (its rollup is sent within AGGREGATOR_EMIT_INTERVAL)")
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(10))
                 .maximumExpectedValue(Duration.ofHours(1))
@@ -54,6 +58,14 @@ public final class AggregatorMetrics {
 
     public void duplicate() {
         duplicates.increment();
+    }
+
+    public void emitted(int rollups) {
+        emitted.increment(rollups);
+    }
+
+    public double emittedCount() {
+        return emitted.count();
     }
 
     public void deadLettered(DeadLetter.Reason reason) {

@@ -24,6 +24,7 @@ class AggregatorConfigTest {
         assertThat(config.dedupeWindow()).isEqualTo(Duration.ofDays(35));
         assertThat(config.gracePeriod()).isEqualTo(Duration.ofHours(48));
         assertThat(config.maxFutureSkew()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.emitInterval()).isEqualTo(Duration.ofMillis(100));
         assertThat(config.httpPort()).isEqualTo(7401);
         assertThat(config.topics().partitions()).isEqualTo(6);
         assertThat(config.topics().replicationFactor()).isEqualTo((short) 1);
@@ -43,6 +44,7 @@ class AggregatorConfigTest {
                 "METERING_TOPIC_PARTITIONS", "12",
                 "METERING_TOPIC_REPLICATION", "3",
                 "AGGREGATOR_STREAM_THREADS", "2"));
+        variables.put("AGGREGATOR_EMIT_INTERVAL", "250ms");
         AggregatorConfig config = AggregatorConfig.fromEnv(new Env(variables));
 
         assertThat(config.applicationId()).isEqualTo("agg-2");
@@ -55,6 +57,9 @@ class AggregatorConfigTest {
         assertThat(config.topics().partitions()).isEqualTo(12);
         assertThat(config.topics().replicationFactor()).isEqualTo((short) 3);
         assertThat(config.streamThreads()).isEqualTo(2);
+        assertThat(config.emitInterval()).isEqualTo(Duration.ofMillis(250));
+        assertThat(config.rules().gracePeriod()).isEqualTo(Duration.ofHours(2));
+        assertThat(config.rules().maxFutureSkew()).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test

@@ -19,4 +19,24 @@ final class StoreKeys {
     static String rollup(String tenant, String billingAccountId, String featureCode) {
         return tenant.length() + ":" + tenant + billingAccountId.length() + ":" + billingAccountId + featureCode;
     }
+
+    /** An hour of a series waiting to be emitted: {@code hourStart:series}. */
+    static String unemitted(String series, long hourStart) {
+        return hourStart + ":" + series;
+    }
+
+    record Unemitted(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
+    }
+
+    static Unemitted parseUnemitted(String mark) {
+        int colon = mark.indexOf(':');
+        long hourStart = Long.parseLong(mark.substring(0, colon));
+        String series = mark.substring(colon + 1);
+        int tenantColon = series.indexOf(':');
+        int tenantEnd = tenantColon + 1 + Integer.parseInt(series.substring(0, tenantColon));
+        String tenant = series.substring(tenantColon + 1, tenantEnd);
+        int accountColon = series.indexOf(':', tenantEnd);
+        int accountEnd = accountColon + 1 + Integer.parseInt(series.substring(tenantEnd, accountColon));
+        return new Unemitted(hourStart, series, tenant, series.substring(accountColon + 1, accountEnd), series.substring(accountEnd));
+    }
 }

@@ -21,13 +21,17 @@ import dev.metering.schemas.serde.AvroDeserializer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,12 +51,19 @@ import org.slf4j.LoggerFactory;
  *       is dropped even after its window closed.</li>
  *   <li>FUTURE / LATE: {@link EventRules#judgeEventTime} against the arrival and the stream time.</li>
  * </ul>
+ *
+ * <p>Emission: an accepted event updates its hour's state and marks the hour in the changelogged
+ * {@code unemitted-rollups} store; a wall-clock punctuator sends each marked hour's full rollup once per
+ * {@code AGGREGATOR_EMIT_INTERVAL} and unmarks it, in the same transaction. A crash after a commit leaves the marks
+ * in the changelog, so the next owner of the task sends them: no update is lost, and what is sent is always the
+ * complete current state of the hour, so coalescing changes no figure.
  */
 final class UsageEventProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEventProcessor.class);
     /** Expired ids deleted per purge punctuation at most, so one punctuation never stalls the task for long. */
     private static final int PURGE_BATCH = 10_000;
     private static final Duration PURGE_INTERVAL = Duration.ofSeconds(1);
+    private static final byte[] MARK = new byte[0];
 
     private final AggregatorConfig config;
     private final EventRules rules;
@@ -62,6 +73,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private ProcessorContext<Object, Object> context;
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
+    private KeyValueStore<String, byte[]> unemitted;
 
     UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
         this.config = config;
@@ -75,13 +87,15 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.acceptedIds = new AcceptedIds(context.getStateStore(AggregatorTopology.DEDUPE_STORE), config.dedupeWindow());
+        this.rollupStore = context.getStateStore(AggregatorTopology.ROLLUP_STORE);
+        this.unemitted = context.getStateStore(AggregatorTopology.UNEMITTED_STORE);
+        context.schedule(config.emitInterval(), PunctuationType.WALL_CLOCK_TIME, wallClock -> emitChangedRollups());
         context.schedule(PURGE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, wallClock -> {
             long streamTime = context.currentStreamTimeMs();
             if (streamTime > 0) {
                 acceptedIds.purge(streamTime, PURGE_BATCH);
             }
         });
-        this.rollupStore = context.getStateStore(AggregatorTopology.ROLLUP_STORE);
     }
 
     @Override
@@ -99,9 +113,9 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         UsageEvent event = validated.event();
         String tenant = Tenants.of(event.getOrgId());
 
-        String dedupeKey = StoreKeys.dedupe(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
+        String identity = StoreKeys.dedupe(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
         byte[] fingerprint = EventFingerprint.of(event);
-        byte[] seen = acceptedIds.acceptedFingerprint(dedupeKey, now);
+        byte[] seen = acceptedIds.acceptedFingerprint(identity, now);
         if (seen != null) {
             if (Arrays.equals(seen, fingerprint)) {
                 metrics.duplicate();
@@ -120,10 +134,9 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
 
-        Instant updatedAt = clock.instant();
-        RollupWindow window = RollupWindow.containing(event.getEventTime());
-        String key = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
-        byte[] stored = rollupStore.fetch(key, window.start().toEpochMilli());
+        long hourStart = RollupWindow.hourStart(event.getEventTime().toEpochMilli());
+        String series = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
+        byte[] stored = rollupStore.fetch(series, hourStart);
         RollupState state;
         try {
             state = Rollups.add(stored == null ? null : RollupState.decode(stored), event);
@@ -132,12 +145,38 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             deadLetter(record, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        rollupStore.put(key, state.encode(), window.start().toEpochMilli());
-        Rollup rollup = state.toRollup(tenant, event.getBillingAccountId(), event.getFeatureCode(), window, updatedAt);
-        RollupKey rollupKey = new RollupKey(tenant, rollup.getBillingAccountId(), rollup.getFeatureCode(), RollupWindow.SIZE, rollup.getWindowStart());
-        context.forward(new Record<Object, Object>(rollupKey, rollup, arrival, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
-        acceptedIds.remember(dedupeKey, fingerprint, now);
-        metrics.accepted(Duration.between(event.getReceivedAt(), updatedAt));
+        rollupStore.put(series, state.encode(), hourStart);
+        String mark = StoreKeys.unemitted(series, hourStart);
+        if (unemitted.get(mark) == null) {
+            unemitted.put(mark, MARK);
+        }
+        acceptedIds.remember(identity, fingerprint, now);
+        metrics.accepted(Duration.between(event.getReceivedAt(), clock.instant()));
+    }
+
+    /** Sends the current rollup of every hour changed since the last emit, and forgets the marks, in this transaction. */
+    private void emitChangedRollups() {
+        List<String> marks = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> iterator = unemitted.all()) {
+            iterator.forEachRemaining(entry -> marks.add(entry.key));
+        }
+        if (marks.isEmpty()) {
+            return;
+        }
+        Instant updatedAt = clock.instant();
+        long timestamp = Math.max(0, context.currentStreamTimeMs());
+        for (String mark : marks) {
+            StoreKeys.Unemitted hour = StoreKeys.parseUnemitted(mark);
+            byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
+            if (stored != null) { // null only once the hour left the store's retention: nothing can change it any more
+                RollupWindow window = RollupWindow.startingAt(hour.hourStart());
+                Rollup rollup = RollupState.decode(stored).toRollup(hour.tenant(), hour.billingAccountId(), hour.featureCode(), window, updatedAt);
+                RollupKey key = new RollupKey(hour.tenant(), hour.billingAccountId(), hour.featureCode(), RollupWindow.SIZE, window.start());
+                context.forward(new Record<Object, Object>(key, rollup, timestamp, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
+            }
+            unemitted.delete(mark);
+        }
+        metrics.emitted(marks.size());
     }
 
     private void deadLetter(Record<byte[], byte[]> record, Rejection rejection) {

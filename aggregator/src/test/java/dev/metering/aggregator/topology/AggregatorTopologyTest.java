@@ -116,7 +116,9 @@ class AggregatorTopologyTest {
         input.pipeInput(new TestRecord<>(key, value, new RecordHeaders(), arrival));
     }
 
+    /** What usage-rollups received: changed hours are sent by a wall-clock punctuator, so let its interval pass first. */
     private List<TestRecord<RollupKey, Rollup>> readRollupRecords() {
+        driver.advanceWallClockTime(Duration.ofMillis(100));
         return rollups.readRecordsToList();
     }
 
@@ -544,5 +546,44 @@ class AggregatorTopologyTest {
         Rollup hour = rollup(composed, composed, "2026-03-10T10:00:00Z");
         assertThat(hour.getEventCount()).isEqualTo(1);
         assertThat(hour.getBillingAccountId()).isEqualTo(composed);
+    }
+
+    // ---- throughput: coalesced emits, point-lookup dedupe ---------------------------------------------
+
+    @Test
+    void aChangedHourIsSentOncePerEmitIntervalWithItsCompleteState() {
+        start();
+        for (int i = 0; i < 50; i++) {
+            send(event("e" + i, "1", T0.plusSeconds(i)));
+        }
+        assertThat(rollups.readRecordsToList()).as("nothing is sent before the emit interval passes").isEmpty();
+
+        List<TestRecord<RollupKey, Rollup>> sent = readRollupRecords();
+        assertThat(sent).hasSize(1);
+        assertThat(sent.get(0).value().getEventCount()).isEqualTo(50);
+        assertThat(sent.get(0).value().getQuantitySum()).isEqualTo(decimal("50"));
+        assertThat(readRollupRecords()).as("an unchanged hour is not sent again").isEmpty();
+        assertThat(metrics.emittedCount()).isEqualTo(1);
+
+        send(event("e50", "1", T0.plusSeconds(50)));
+        assertThat(readRollupRecords()).singleElement().satisfies(record -> assertThat(record.value().getEventCount()).isEqualTo(51));
+    }
+
+    @Test
+    void idsAreRememberedForTheWholeWindowAcrossBucketsAndPurgedAfterwards() {
+        start(Duration.ofHours(1));
+        Instant acceptedAt = T0.plus(Duration.ofMinutes(59)); // just before a bucket boundary (buckets are one window wide)
+        UsageEvent event = event("e1", "1", acceptedAt).build();
+        send(event, acceptedAt);
+        send(event, acceptedAt.plus(Duration.ofHours(1))); // exactly one window later, in the next bucket: still a duplicate
+        assertThat(metrics.duplicateCount()).isEqualTo(1);
+
+        // Stream time moves two windows on; the purge (a punctuation) deletes the expired id, changing no decision.
+        send(event("e2", "1", acceptedAt.plus(Duration.ofHours(3))).build(), acceptedAt.plus(Duration.ofHours(3)));
+        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        send(event, acceptedAt.plus(Duration.ofHours(3)));
+        assertThat(metrics.duplicateCount()).isEqualTo(1);
+        assertThat(rollup("2026-03-10T10:00:00Z").getEventCount()).isEqualTo(2);
+        assertThat(deadLetters()).isEmpty();
     }
 }
