@@ -75,7 +75,7 @@ class BatchEventsIT {
         assertThat(second).isEqualTo(UsageEvent.newBuilder()
                 .setEventId("e-3").setBillingAccountId("acct-2").setFeatureCode("gpu")
                 .setQuantity(new BigDecimal("0.100000000000")).setValueType(ValueType.DELTA)
-                .setEventTime(second.getReceivedAt()).setReceivedAt(second.getReceivedAt()).setOrigin("batch")
+                .setEventTime(second.getReceivedAt()).setEventTimeDefaulted(true).setReceivedAt(second.getReceivedAt()).setOrigin("batch")
                 .build());
     }
 

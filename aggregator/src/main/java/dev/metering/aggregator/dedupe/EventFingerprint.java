@@ -10,7 +10,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * SHA-256 over every field of an event except {@code received_at} (tenant and id space included): two deliveries of the same event
+ * SHA-256 over every field of an event except {@code received_at}, and {@code event_time} when the API defaulted it
+ * (tenant and id space included): two deliveries of the same event
  * (a client retry, a producer resend) have equal fingerprints; the same id reused for different usage
  * has not. The encoding is explicit and stable (length-prefixed fields, metadata sorted by key), since
  * fingerprints live in the dedupe store across versions and restarts.
@@ -33,7 +34,13 @@ public final class EventFingerprint {
         // Quantities are normalised to scale 12 before this, so 1.5 and 1.500 are the same event.
         string(digest, event.getQuantity().toPlainString());
         string(digest, event.getValueType().name());
-        digest.update(ByteBuffer.allocate(Long.BYTES).putLong(event.getEventTime().toEpochMilli()).array());
+        if (event.getEventTimeDefaulted()) {
+            // The API set the time on receipt; a retry is received later, so the time says nothing about the payload.
+            digest.update((byte) 0);
+        } else {
+            digest.update((byte) 1);
+            digest.update(ByteBuffer.allocate(Long.BYTES).putLong(event.getEventTime().toEpochMilli()).array());
+        }
         string(digest, event.getUsageType());
         string(digest, event.getUserId());
         string(digest, event.getProjectId());

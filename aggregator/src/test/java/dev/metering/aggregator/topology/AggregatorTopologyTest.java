@@ -316,6 +316,21 @@ class AggregatorTopologyTest {
     }
 
     @Test
+    void aRetryWhoseEventTimeTheApiDefaultedIsADuplicateNotAConflict() {
+        start();
+        // A client sent no event time; the API stamped each attempt with its own receipt time.
+        UsageEvent first = event("e1", "7", T0).setEventTimeDefaulted(true).build();
+        send(first, T0);
+        send(UsageEvent.newBuilder(first).setEventTime(T0.plusSeconds(20)).setReceivedAt(T0.plusSeconds(20)).build(), T0.plusSeconds(21));
+        // The same id with a time the client chose is another payload.
+        send(UsageEvent.newBuilder(first).setEventTimeDefaulted(false).build(), T0.plusSeconds(30));
+
+        assertThat(metrics.duplicateCount()).isEqualTo(1);
+        assertThat(deadLetters()).extracting(AggregatorTopologyTest::reason).containsExactly("CONFLICT");
+        assertThat(rollup("2026-03-10T10:00:00Z").getEventCount()).isEqualTo(1);
+    }
+
+    @Test
     void anEventIdIsForgottenAfterTheDedupeWindow() {
         start(Duration.ofHours(1));
         UsageEvent event = event("e1", "1", T0.plusSeconds(10)).build();

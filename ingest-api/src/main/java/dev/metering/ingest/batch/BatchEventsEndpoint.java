@@ -147,6 +147,7 @@ public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
                 .setQuantity(rules.quantity(event.path("quantity"), event.node("quantity")))
                 .setValueType(type)
                 .setEventTime(eventTime == null ? rules.admit(event.path("event_time"), now, now) : rules.eventTime(event.path("event_time"), eventTime, now))
+                .setEventTimeDefaulted(eventTime == null)
                 .setReceivedAt(now)
                 .setUsageType(RequestRules.text(event.path("usage_type"), event.string("usage_type"), Identifiers.MAX_LENGTH))
                 .setUserId(RequestRules.text(event.path("user_id"), event.string("user_id"), Identifiers.MAX_TEXT_LENGTH))

@@ -104,6 +104,7 @@ public final class KindeMeterUsageEndpoint extends UsageEndpoint<KindePrincipal>
                 .setQuantity(value)
                 .setValueType(valueType)
                 .setEventTime(eventTime)
+                .setEventTimeDefaulted(timestamp == null)
                 .setReceivedAt(now)
                 .setOrigin(ORIGIN)
                 .build();
