@@ -136,6 +136,30 @@ class IsolationIT {
     }
 
     @Test
+    void clientsResendingABatchWithoutEventTimesAreCountedOnceAndShowAsDuplicates() throws Exception {
+        String prefix = prefix("resend");
+        StringBuilder body = new StringBuilder("{\"events\":[");
+        for (int i = 0; i < 5; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"event_id\":\"r").append(i).append("\",\"billing_account_id\":\"").append(prefix)
+                    .append("-acct\",\"feature_code\":\"api_calls\",\"quantity\":\"1\"}");
+        }
+        body.append("]}");
+        double duplicatesBefore = pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total");
+        for (int attempt = 0; attempt < 4; attempt++) {
+            assertThat(nativeBatch(body.toString()).path("accepted").asInt()).isEqualTo(5);
+            Thread.sleep(50); // each attempt gets its own receipt time as event time
+        }
+        Map<String, BigDecimal> billed = awaitHourlyBillable(prefix, 1, Map.of(prefix + "-acct", new BigDecimal("5")));
+        assertThat(billed.values()).containsExactly(new BigDecimal("5.000000000000"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total") - duplicatesBefore < 15 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total") - duplicatesBefore).isEqualTo(15);
+        assertThat(deadLettered(prefix, Duration.ofSeconds(2))).as("no retry is a conflict").isEmpty();
+    }
+
+    @Test
     void poisonRecordsAmidSteadyLoadStopNothing() throws Exception {
         String prefix = prefix("poison");
         UsageClient client = new UsageClient(pipeline.apiUrl());

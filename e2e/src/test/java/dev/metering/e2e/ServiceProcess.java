@@ -36,6 +36,21 @@ final class ServiceProcess implements AutoCloseable {
         this.logFile = logDir.resolve(name + ".log");
     }
 
+    /** The value of a counter or gauge on the service's /metrics (Prometheus text), summed over its labels; 0 when absent. */
+    double metric(String name) {
+        try {
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + healthPort + "/metrics"))
+                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            return response.body().lines().filter(line -> line.startsWith(name + " ") || line.startsWith(name + "{"))
+                    .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Starts the process and waits until its /health/ready answers 200. */
     ServiceProcess start() {
         List<String> command = new ArrayList<>();
