@@ -97,7 +97,8 @@ class WireFormatTest {
                 + "00" + "00" + "00" + "00"      // usage_type, user_id, project_id, description: null
                 + "02" + "02" + "026b" + "0276" + "00" // metadata: branch 1, one entry k=v, end of blocks
                 + "02" + "0a" + "6b696e6465"    // origin: branch 1, "kinde"
-                + "00";                          // id_space NATIVE = index 0
+                + "00"                           // id_space NATIVE = index 0
+                + "00";                          // event_time_defaulted false
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
     }
 
