@@ -39,8 +39,11 @@ class RateLimiterTest {
     @Test
     void zeroRateDisablesTheLimit() {
         RateLimiter limiter = new RateLimiter(0, 0, now::get);
-        for (int i = 0; i < 10_000; i++) {
-            limiter.acquire("a");
-        }
+        // 10,000 requests in the same instant: any limit at all would refuse one.
+        org.assertj.core.api.Assertions.assertThatCode(() -> {
+            for (int i = 0; i < 10_000; i++) {
+                limiter.acquire("a");
+            }
+        }).doesNotThrowAnyException();
     }
 }
