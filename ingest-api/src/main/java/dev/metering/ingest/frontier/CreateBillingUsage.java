@@ -68,7 +68,7 @@ public final class CreateBillingUsage {
             String org = emptyAsAbsent(request.string("org_id"));
             if (org == null) {
                 throw new InvalidFieldException(request.path("org_id"), emptyAsAbsent(request.string("project_id")) == null ? "is required"
-                        : "is required: this server cannot resolve project_id to its organization, so name the organization in org_id");
+                        : "is required: this server cannot resolve " + request.path("project_id") + " to its organization, so name the organization");
             }
             org = RequestRules.identifier(request.path("org_id"), org);
             refuseProjectWithOrg(request);
