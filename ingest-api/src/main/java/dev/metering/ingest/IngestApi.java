@@ -134,7 +134,11 @@ public final class IngestApi implements AutoCloseable {
         });
         app.before(RequestIds::assign);
         app.after(RequestIds::clear);
-        app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(support, new BasicAuthenticator(config.frontierCredentials())));
+        BasicAuthenticator frontierUsers = new BasicAuthenticator(config.frontierCredentials());
+        // the body form first: Javalin runs the first route that matches, and only the wildcards could overlap
+        app.post(FrontierUsageEndpoint.BODY_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.BODY_FORM, support, frontierUsers));
+        app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.PATH_FORM, support, frontierUsers));
+        app.post(FrontierUsageEndpoint.CONNECT_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
         app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));

@@ -43,7 +43,7 @@ class FrontierUsageIT {
         Instant createdAt = Instant.now().minus(10, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MILLIS);
         Instant sent = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         IngestFixture.Response response = fixture.post(PATH, """
-                {"project_id": "proj-1", "usages": [
+                {"usages": [
                   {"id": "u-1", "source": "API_Calls", "amount": 42, "type": "feature", "description": "calls",
                    "user_id": "user-9", "metadata": {"region": "eu", "retries": 2, "tags": ["a"]}, "created_at": "%s"},
                   {"id": "u-2", "source": "Storage", "amount": "7", "userId": "user-8", "createdAt": "%s"}
@@ -61,7 +61,7 @@ class FrontierUsageIT {
                 .setEventId("u-1").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("api_calls")
                 .setQuantity(new BigDecimal("42.000000000000")).setValueType(ValueType.DELTA)
                 .setEventTime(createdAt).setReceivedAt(first.getReceivedAt())
-                .setUsageType("feature").setUserId("user-9").setProjectId("proj-1").setDescription("calls")
+                .setUsageType("feature").setUserId("user-9").setDescription("calls")
                 .setMetadata(Map.of("region", "eu", "retries", "2", "tags", "[\"a\"]")).setOrigin("frontier")
                 .build());
         UsageEvent second = records.get(1).value();
@@ -69,8 +69,75 @@ class FrontierUsageIT {
                 .setEventId("u-2").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-7").setOrgId("org-1").setFeatureCode("storage")
                 .setQuantity(new BigDecimal("7.000000000000")).setValueType(ValueType.DELTA)
                 .setEventTime(createdAt).setReceivedAt(second.getReceivedAt())
-                .setUsageType("credit").setUserId("user-8").setProjectId("proj-1").setOrigin("frontier")
+                .setUsageType("credit").setUserId("user-8").setOrigin("frontier")
                 .build());
+    }
+
+    @Test
+    void unknownFieldsAreSkippedAsFrontierSkipsThemAndCounted() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post(PATH, """
+                {"added_in_a_newer_frontier": {"a": [1]}, "usages": [{"id": "u-unknown", "source": "calls", "amount": 2, "colour": "red"}]}""",
+                "Authorization", frontierAuth());
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        UsageEvent event = fixture.readFrom(before).get(0).value();
+        assertThat(event.getEventId()).isEqualTo("u-unknown");
+        assertThat(event.getQuantity()).isEqualByComparingTo("2");
+        assertThat(event.getMetadata()).isNull();
+        assertThat(fixture.get(fixture.api, "/metrics").body()).containsPattern("ingest_unknown_fields_ignored_total\\{api=\"frontier\",?\\} [1-9]");
+    }
+
+    @Test
+    void theBodyFormNamesOrgAndBillingAccountInTheBody() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post("/v1beta1/organizations/billing/usages", """
+                {"orgId": "org-2", "billingId": "billing-9", "usages": [{"id": "u-body", "source": "Calls", "amount": "5", "customer_id": "billing-9"}]}""",
+                "Authorization", frontierAuth());
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("{}");
+        ConsumerRecord<String, UsageEvent> record = fixture.readFrom(before).get(0);
+        assertThat(record.key()).isEqualTo("billing-9");
+        UsageEvent event = record.value();
+        assertThat(event).isEqualTo(UsageEvent.newBuilder()
+                .setEventId("u-body").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-9").setOrgId("org-2").setFeatureCode("calls")
+                .setQuantity(new BigDecimal("5.000000000000")).setValueType(ValueType.DELTA)
+                .setEventTime(event.getEventTime()).setReceivedAt(event.getReceivedAt()).setUsageType("credit").setOrigin("frontier")
+                .build());
+    }
+
+    @Test
+    void connectCreateBillingUsageProducesTheUsagesAndAnswersEmptyMessage() {
+        long before = fixture.endOffset();
+        Instant createdAt = Instant.now().minus(3, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MILLIS);
+        // what a Frontier client since 2026 sends: no billing_id (Frontier infers the org's account), camelCase names, int64 as a string
+        IngestFixture.Response response = fixture.post("/raystack.frontier.v1beta1.FrontierService/CreateBillingUsage", """
+                {"orgId": "org-1", "usages": [{"id": "u-connect", "source": "GPU", "amount": "9007199254740993", "type": "feature",
+                  "userId": "user-1", "metadata": {"run": "r-7"}, "createdAt": "%s", "someNewField": true}]}""".formatted(createdAt),
+                "Authorization", frontierAuth(), "Connect-Protocol-Version", "1");
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        assertThat(response.header("Content-Type")).startsWith("application/json");
+        assertThat(response.body()).isEqualTo("{}");
+        ConsumerRecord<String, UsageEvent> record = fixture.readFrom(before).get(0);
+        assertThat(record.key()).isEqualTo("org-1");
+        UsageEvent event = record.value();
+        assertThat(event).isEqualTo(UsageEvent.newBuilder()
+                .setEventId("u-connect").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("org-1").setOrgId("org-1").setFeatureCode("gpu")
+                .setQuantity(new BigDecimal("9007199254740993.000000000000")).setValueType(ValueType.DELTA)
+                .setEventTime(createdAt).setReceivedAt(event.getReceivedAt()).setUsageType("feature").setUserId("user-1")
+                .setMetadata(Map.of("run", "r-7")).setOrigin("frontier")
+                .build());
+    }
+
+    @Test
+    void connectRefusalsProduceNothing() {
+        long before = fixture.endOffset();
+        IngestFixture.Response response = fixture.post("/raystack.frontier.v1beta1.FrontierService/CreateBillingUsage", """
+                {"org_id": "org-1", "usages": [{"id": "ok", "source": "calls", "amount": 1}, {"id": "bad", "source": "calls", "amount": -1}]}""",
+                "Authorization", frontierAuth());
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("code").asText()).isEqualTo("invalid_argument");
+        assertThat(response.json().get("message").asText()).isEqualTo("usages[1].amount must not be negative, got -1");
+        fixture.assertNothingProducedSince(before);
     }
 
     @Test
@@ -130,7 +197,7 @@ class FrontierUsageIT {
             "bad timestamp       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"yesterday\"}]} | usages[0].created_at is not an RFC 3339 timestamp",
             "future timestamp    | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2999-01-01T00:00:00Z\"}]} | usages[0].created_at is more than PT5M after",
             "too old timestamp   | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"created_at\": \"2001-01-01T00:00:00Z\"}]} | usages[0].created_at is too old",
-            "unknown field       | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"colour\": \"red\"}]} | usages[0].colour is not a known field",
+            "project with org    | {\"project_id\": \"p-1\", \"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1}]} | both project_id and org_id cannot be provided",
             "metadata not object | {\"usages\": [{\"id\": \"a\", \"source\": \"calls\", \"amount\": 1, \"metadata\": \"x\"}]} | usages[0].metadata must be a JSON object",
             "no usages           | {\"usages\": []}                                                                         | usages must hold at least one usage",
             "usages not array    | {\"usages\": {}}                                                                         | usages must be a JSON array",

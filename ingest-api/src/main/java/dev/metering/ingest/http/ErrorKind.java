@@ -13,6 +13,8 @@ public enum ErrorKind {
     PAYLOAD_TOO_LARGE(413, 8, "too_large"),
     UNSUPPORTED_MEDIA_TYPE(415, 3, "unsupported_media_type"),
     RATE_LIMITED(429, 8, "rate_limited"),
+    /** A form of the call this server does not implement (a compression, a protocol version). */
+    UNIMPLEMENTED(501, 12, "unimplemented"),
     UNAVAILABLE(503, 14, "unavailable"),
     INTERNAL(500, 13, "internal");
 

@@ -33,6 +33,16 @@ public final class IngestMetrics {
                 .register(registry).increment(count);
     }
 
+    /**
+     * A JSON member the API does not know, skipped as protojson's DiscardUnknown skips it (Frontier routes only). The
+     * count tells an operator that clients send fields this server ignores (a newer Frontier, a typo); the names are
+     * not tags, since clients choose them.
+     */
+    public void unknownFieldIgnored(String api) {
+        Counter.builder("ingest.unknown.fields.ignored").description("Unknown JSON fields skipped, as Frontier skips them").tag("api", api)
+                .register(registry).increment();
+    }
+
     public void produceError(Throwable error) {
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
         Counter.builder("ingest.produce.errors").description("Events Kafka did not acknowledge").tag("exception", cause.getClass().getSimpleName())

@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import org.jetbrains.annotations.NotNull;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,11 +88,16 @@ public abstract class UsageEndpoint<P> implements Handler {
             ctx.future(() -> support.publisher().publish(prepared.events()).handle((ok, error) -> {
                 if (error == null) {
                     support.metrics().eventsAccepted(api, count);
-                    respond(ctx, 200, prepared.successBody());
+                    return answerAcknowledged(prepared);
+                }
+                ApiException failure = produceFailure(error);
+                support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
+                return CompletableFuture.<Object>failedFuture(failure);
+            }).thenCompose(answer -> answer).handle((answer, error) -> {
+                if (error == null) {
+                    respond(ctx, 200, answer);
                 } else {
-                    ApiException failure = produceFailure(error);
-                    support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
-                    respondError(ctx, failure);
+                    respondError(ctx, Errors.toApiException(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error));
                 }
                 return null;
             }));
@@ -110,19 +117,38 @@ public abstract class UsageEndpoint<P> implements Handler {
         }
     }
 
+    /**
+     * The answer once Kafka acknowledged every event of the request: the prepared success body. An endpoint whose
+     * answer is a verdict only the aggregator can give (a revert applied or refused, usages already applied) overrides
+     * this to wait for it, bounded, and completes with the body or an {@link ApiException} (e.g. UNAVAILABLE with
+     * {@code Retry-After} when no verdict came in time); the events are durable either way.
+     */
+    protected CompletionStage<Object> answerAcknowledged(Prepared prepared) {
+        return CompletableFuture.completedFuture(prepared.successBody());
+    }
+
     private ApiException produceFailure(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         LOG.warn("Kafka did not acknowledge events of a {} request: {}", api, cause.toString());
         return Errors.notAcknowledged(cause, support.deliveryTimeoutText(), support.retryAfterSeconds());
     }
 
-    private JsonNode readJson(Context ctx) {
+    /** Refuses a request whose headers say the body is not plain JSON this endpoint reads (415 by default). */
+    protected void checkBodyHeaders(Context ctx) {
         String contentType = ctx.contentType();
-        String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
-        if (!mediaType.equals("application/json")) {
+        if (!mediaType(contentType).equals("application/json")) {
             throw new ApiException(ErrorKind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json, got "
                     + (contentType == null ? "none" : "'" + contentType + "'"));
         }
+    }
+
+    /** The media type of a Content-Type header, lower-cased, without parameters; "" for none. */
+    protected static String mediaType(String contentType) {
+        return contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+    }
+
+    private JsonNode readJson(Context ctx) {
+        checkBodyHeaders(ctx);
         long max = support.maxBodyBytes();
         if (ctx.req().getContentLengthLong() > max) {
             throw tooLarge(max);
@@ -165,6 +191,6 @@ public abstract class UsageEndpoint<P> implements Handler {
         if (e.kind() == ErrorKind.UNAUTHENTICATED && authenticateChallenge() != null) {
             ctx.header("WWW-Authenticate", authenticateChallenge());
         }
-        respond(ctx, e.kind().httpStatus(), errorFormat.render(support.json(), e.kind(), e.getMessage()));
+        respond(ctx, errorFormat.status(e.kind()), errorFormat.render(support.json(), e.kind(), e.getMessage()));
     }
 }

@@ -6,13 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Strict reading of one JSON object: every member must be a known field (unknown ones are refused, as
  * Jackson's FAIL_ON_UNKNOWN_PROPERTIES would), JSON {@code null} counts as absent (as in protojson), and
  * every problem names the field by its path. With {@code camelCaseAliases}, {@code userId} is accepted for
- * {@code user_id} the way protojson accepts both names, but not both at once.
+ * {@code user_id} the way protojson accepts both names, but not both at once. {@link #readIgnoringUnknown} skips
+ * unknown members instead, as protojson's {@code DiscardUnknown} does.
  */
 public final class JsonFields {
     private final String path;
@@ -24,6 +27,18 @@ public final class JsonFields {
     }
 
     public static JsonFields read(JsonNode node, String path, Set<String> knownFields, boolean camelCaseAliases) {
+        return read(node, path, knownFields, camelCaseAliases, null);
+    }
+
+    /**
+     * Reads like protojson with {@code DiscardUnknown} (Frontier): names in snake_case or lowerCamelCase, and members
+     * that are no known field skipped, each reported to {@code ignored} by its path ({@code usages[0].colour}).
+     */
+    public static JsonFields readIgnoringUnknown(JsonNode node, String path, Set<String> knownFields, Consumer<String> ignored) {
+        return read(node, path, knownFields, true, Objects.requireNonNull(ignored, "ignored"));
+    }
+
+    private static JsonFields read(JsonNode node, String path, Set<String> knownFields, boolean camelCaseAliases, Consumer<String> ignored) {
         if (node == null || !node.isObject()) {
             throw new InvalidFieldException(path.isEmpty() ? "body" : path, "must be a JSON object, got " + describe(node));
         }
@@ -34,6 +49,10 @@ public final class JsonFields {
             String written = member.getKey();
             String canonical = knownFields.contains(written) ? written
                     : camelCaseAliases && knownFields.contains(snakeCase(written)) ? snakeCase(written) : null;
+            if (canonical == null && ignored != null) {
+                ignored.accept(fields.rawPath(written));
+                continue;
+            }
             if (canonical == null) {
                 throw new InvalidFieldException(fields.rawPath(written), "is not a known field (known: " + String.join(", ", knownFields) + ")");
             }
