@@ -101,7 +101,8 @@ class FrontierUsageIT {
         assertThat(event).isEqualTo(UsageEvent.newBuilder()
                 .setEventId("u-body").setIdSpace(IdSpace.FRONTIER).setBillingAccountId("billing-9").setOrgId("org-2").setFeatureCode("calls")
                 .setQuantity(new BigDecimal("5.000000000000")).setValueType(ValueType.DELTA)
-                .setEventTime(event.getEventTime()).setReceivedAt(event.getReceivedAt()).setUsageType("credit").setOrigin("frontier")
+                .setEventTime(event.getReceivedAt()).setEventTimeDefaulted(true).setReceivedAt(event.getReceivedAt()).setUsageType("credit")
+                .setOrigin("frontier")
                 .build());
     }
 

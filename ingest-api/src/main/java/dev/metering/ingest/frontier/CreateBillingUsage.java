@@ -145,6 +145,7 @@ public final class CreateBillingUsage {
                 .setValueType(ValueType.DELTA)
                 .setEventTime(createdAt == null ? rules.admit(usage.path("created_at"), now, now)
                         : rules.eventTime(usage.path("created_at"), createdAt, now))
+                .setEventTimeDefaulted(createdAt == null)
                 .setReceivedAt(now)
                 .setUsageType(type)
                 .setUserId(RequestRules.text(usage.path("user_id"), emptyAsAbsent(usage.string("user_id")), Identifiers.MAX_TEXT_LENGTH))
