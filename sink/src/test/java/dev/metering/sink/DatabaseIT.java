@@ -383,7 +383,8 @@ class DatabaseIT {
                          '2026-11-20 10:01Z', '2026-11-20 10:30Z', now())
                         """);
             }
-            assertThat(Migrations.migrate(legacy, 0, Duration.ofSeconds(1)).migrationsExecuted).isEqualTo(1);
+            assertThat(Migrations.migrate(legacy, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration after V4")
+                    .isEqualTo(migrationCount() - 4);
             try (Connection connection = legacy.getConnection(); Statement statement = connection.createStatement();
                  ResultSet result = statement.executeQuery("SELECT org_id, feature_code, billable_quantity, event_count, "
                          + "(SELECT count(*) FROM usage_rollups WHERE window_size = 'DAY') AS days FROM usage_daily ORDER BY feature_code")) {
@@ -458,7 +459,7 @@ class DatabaseIT {
             if (!database.password().isEmpty()) {
                 second.setPassword(database.password());
             }
-            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration").isEqualTo(5);
+            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration").isEqualTo(migrationCount());
             try (Connection connection = second.getConnection(); Statement statement = connection.createStatement();
                  ResultSet result = statement.executeQuery("SELECT has_table_privilege('metering_analyst', 'usage_daily', 'SELECT'), "
                          + "has_table_privilege('metering_analyst', 'usage_rollups', 'SELECT')")) {
@@ -539,5 +540,14 @@ class DatabaseIT {
     @Test
     void migratingAgainIsANoOp() {
         assertThat(Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1)).migrationsExecuted).isZero();
+    }
+
+    /** How many migrations the sink ships (V1, V2, ...); tests run in the module's directory. */
+    private static int migrationCount() {
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("src/main/resources/db/migration"))) {
+            return (int) files.filter(file -> file.getFileName().toString().matches("V\\d+__.*\\.sql")).count();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot list the migrations", e);
+        }
     }
 }
