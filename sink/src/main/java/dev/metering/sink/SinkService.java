@@ -9,9 +9,9 @@ import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.sink.consume.RollupDecoder;
 import dev.metering.sink.consume.SinkLoop;
 import dev.metering.sink.consume.SinkMetrics;
-import dev.metering.sink.store.BatchHooks;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.RollupStore;
+import dev.metering.sink.store.SinkDatabase;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.function.BiFunction;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -40,7 +42,8 @@ public final class SinkService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SinkService.class);
 
     private final SinkConfig config;
-    private final BatchHooks hooks;
+    /** Opens the database side on the pool for a consumer group; {@link RollupStore} but in the crash tests. */
+    private final BiFunction<DataSource, String, SinkDatabase> databaseFactory;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private HikariDataSource dataSource;
     private SinkLoop loop;
@@ -49,13 +52,13 @@ public final class SinkService implements AutoCloseable {
     private boolean closed;
 
     public SinkService(SinkConfig config) {
-        this(config, BatchHooks.NONE);
+        this(config, RollupStore::new);
     }
 
-    /** With hooks inside the batch transaction, for fault-injection tests. */
-    public SinkService(SinkConfig config, BatchHooks hooks) {
+    /** With another database side (the crash tests wrap the store with hooks inside its transaction). */
+    SinkService(SinkConfig config, BiFunction<DataSource, String, SinkDatabase> databaseFactory) {
         this.config = Objects.requireNonNull(config);
-        this.hooks = Objects.requireNonNull(hooks);
+        this.databaseFactory = Objects.requireNonNull(databaseFactory);
     }
 
     public static void main(String[] args) {
@@ -82,7 +85,7 @@ public final class SinkService implements AutoCloseable {
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config),
                     new ByteArrayDeserializer(), new ByteArrayDeserializer());
             loop = new SinkLoop(consumer, config.topic(), new RollupDecoder(SchemaRegistryClient.forUrl(config.schemaRegistryUrl())),
-                    new RollupStore(dataSource, config.groupId(), hooks), metrics, config.pollTimeout(), config.initialBackoff(),
+                    databaseFactory.apply(dataSource, config.groupId()), metrics, config.pollTimeout(), config.initialBackoff(),
                     config.maxBackoff(), config.databaseCheckInterval());
             thread = new Thread(loop, "metering-sink-" + config.groupId());
             thread.start();

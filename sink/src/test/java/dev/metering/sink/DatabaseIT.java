@@ -7,7 +7,6 @@ import dev.metering.avro.Rollup;
 import dev.metering.avro.WindowSize;
 import dev.metering.embedded.PostgresDatabase;
 import dev.metering.sink.store.Batch;
-import dev.metering.sink.store.BatchHooks;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.OffsetConflictException;
 import dev.metering.sink.store.RollupRow;
@@ -40,7 +39,7 @@ class DatabaseIT {
     static void migrate() {
         database = PostgresDatabase.forTests();
         Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1));
-        store = new RollupStore(database.dataSource(), GROUP, BatchHooks.NONE);
+        store = new RollupStore(database.dataSource(), GROUP);
     }
 
     @AfterAll

@@ -3,8 +3,10 @@ package dev.metering.sink;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
-/** Waits for a condition by polling, with a generous deadline (the build machine is slow and shared). */
+/** Waits for a condition (Awaitility), with a generous deadline (the build machine is slow and shared). */
 final class Poll {
     static final Duration TIMEOUT = Duration.ofSeconds(90);
 
@@ -15,25 +17,12 @@ final class Poll {
         until(what, condition, () -> "");
     }
 
+    /** Exceptions while checking count as "not yet" (e.g. the database still starting); on time-out, {@code state} says where things stood. */
     static void until(String what, BooleanSupplier condition, Supplier<String> state) {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (true) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // not yet (e.g. database still starting); keep polling
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("Timed out after " + TIMEOUT + " waiting for " + what + " " + state.get());
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
+        try {
+            Awaitility.await(what).atMost(TIMEOUT).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(condition::getAsBoolean);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("Timed out after " + TIMEOUT + " waiting for " + what + " " + state.get(), e);
         }
     }
 }

@@ -11,12 +11,12 @@ import java.time.Duration;
 import java.time.Instant;
 
 /** Builds rollups for tests, as the aggregator does (billable_quantity and the latest ABSOLUTE included). */
-final class Rollups {
+public final class Rollups {
     private Rollups() {
     }
 
     /** A DELTA rollup of the default tenant whose quantities are all derived from {@code sum}; latest event at window start + count minutes. */
-    static Rollup delta(String account, String feature, WindowSize size, String windowStart, long eventCount, String sum) {
+    public static Rollup delta(String account, String feature, WindowSize size, String windowStart, long eventCount, String sum) {
         return delta(Tenants.DEFAULT, account, feature, size, windowStart, eventCount, sum);
     }
 
@@ -79,7 +79,7 @@ final class Rollups {
         return value.precision() - value.scale() > Quantities.MAX_INTEGER_DIGITS ? "1" : sum;
     }
 
-    static RollupKey keyOf(Rollup rollup) {
+    public static RollupKey keyOf(Rollup rollup) {
         return new RollupKey(rollup.getOrgId(), rollup.getBillingAccountId(), rollup.getFeatureCode(), rollup.getWindowSize(), rollup.getWindowStart());
     }
 }

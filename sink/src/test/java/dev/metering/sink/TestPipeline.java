@@ -8,6 +8,7 @@ import dev.metering.ops.Env;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroSerializer;
 import dev.metering.sink.store.BatchHooks;
+import dev.metering.sink.store.HookedStores;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -115,7 +116,8 @@ final class TestPipeline implements AutoCloseable {
     }
 
     SinkService startSink(String group, String topic, int batchSize, BatchHooks hooks) {
-        SinkService sink = new SinkService(sinkConfig(group, topic, batchSize), hooks);
+        SinkService sink = new SinkService(sinkConfig(group, topic, batchSize),
+                (dataSource, consumerGroup) -> HookedStores.withHooks(dataSource, consumerGroup, hooks));
         sink.start();
         return sink;
     }

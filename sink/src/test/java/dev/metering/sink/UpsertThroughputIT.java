@@ -3,7 +3,6 @@ package dev.metering.sink;
 import dev.metering.avro.WindowSize;
 import dev.metering.embedded.PostgresDatabase;
 import dev.metering.sink.store.Batch;
-import dev.metering.sink.store.BatchHooks;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.RollupRow;
 import dev.metering.sink.store.RollupStore;
@@ -40,7 +39,7 @@ class UpsertThroughputIT {
             }
             pool.setMaximumPoolSize(1);
             try (pool) {
-                RollupStore store = new RollupStore(pool, "bench", BatchHooks.NONE);
+                RollupStore store = new RollupStore(pool, "bench");
                 TopicPartition partition = new TopicPartition("bench", 0);
                 long[] offset = {0};
                 Map<TopicPartition, Long> expected = new HashMap<>();

@@ -56,19 +56,26 @@ final class DemoKinde {
                 "KINDE_JWT_AUDIENCE", AUDIENCE);
     }
 
-    /** A token as Kinde's M2M tokens look: issuer, audience, subject, a day of validity, the permission the API checks. */
+    /** A token as Kinde's M2M tokens look: issuer, audience, subject, a day of validity, the permission the API checks, org-1. */
     String token(Instant now) {
-        JWTClaimsSet claims = new JWTClaimsSet.Builder()
+        return token(now, "org-1");
+    }
+
+    /** As {@link #token(Instant)} for the organisation {@code orgCode} (null: no org_code claim, the default tenant). */
+    String token(Instant now, String orgCode) {
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
                 .issuer(ISSUER)
                 .audience(AUDIENCE)
                 .subject("demo-client")
                 .issueTime(Date.from(now))
                 .expirationTime(Date.from(now.plus(TOKEN_LIFETIME)))
-                .claim("scp", List.of(KindeTokenVerifier.REQUIRED_PERMISSION))
-                .claim("org_code", "org-1")
-                .build();
+                .claim("scp", List.of(KindeTokenVerifier.REQUIRED_PERMISSION));
+        if (orgCode != null) {
+            claims.claim("org_code", orgCode);
+        }
         try {
-            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(signingKey.getKeyID()).type(JOSEObjectType.JWT).build(), claims);
+            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(signingKey.getKeyID()).type(JOSEObjectType.JWT).build(),
+                    claims.build());
             jwt.sign(new RSASSASigner(signingKey));
             return jwt.serialize();
         } catch (JOSEException e) {

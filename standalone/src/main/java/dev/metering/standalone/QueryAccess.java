@@ -26,12 +26,13 @@ final class QueryAccess {
     private QueryAccess() {
     }
 
-    static Started start(ServiceSettings settings, Map<String, String> environment) {
+    /** @param databaseUser the owner role (the sink's), or null when the URL carries the credentials */
+    static Started start(String jdbcUrl, String databaseUser, String databasePassword, int queryPort, Map<String, String> environment) {
         PGSimpleDataSource owner = new PGSimpleDataSource();
-        owner.setURL(settings.jdbcUrl());
-        if (settings.databaseUser() != null) {
-            owner.setUser(settings.databaseUser());
-            owner.setPassword(settings.databasePassword());
+        owner.setURL(jdbcUrl);
+        if (databaseUser != null) {
+            owner.setUser(databaseUser);
+            owner.setPassword(databasePassword);
         }
         byte[] secret = new byte[18];
         new SecureRandom().nextBytes(secret);
@@ -40,10 +41,10 @@ final class QueryAccess {
 
         Map<String, String> variables = new HashMap<>(environment);
         // pgjdbc lets user= and password= in the URL override the role given apart, so they must not be there.
-        variables.put("DATABASE_URL", withoutCredentials(settings.jdbcUrl()));
+        variables.put("DATABASE_URL", withoutCredentials(jdbcUrl));
         variables.put("DATABASE_USER", ROLE);
         variables.put("DATABASE_PASSWORD", password);
-        variables.put("QUERY_HTTP_PORT", String.valueOf(settings.queryPort()));
+        variables.put("QUERY_HTTP_PORT", String.valueOf(queryPort));
         boolean demo = !variables.containsKey("QUERY_API_KEYS") && !variables.containsKey("QUERY_API_KEYS_FILE");
         if (demo) {
             variables.put("QUERY_API_KEYS", DEMO_QUERY_KEY);

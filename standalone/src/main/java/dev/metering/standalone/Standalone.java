@@ -1,17 +1,12 @@
 package dev.metering.standalone;
 
-import dev.metering.embedded.Directories;
-import dev.metering.embedded.EmbeddedKafka;
-import dev.metering.embedded.PostgresDatabase;
-import dev.metering.schemas.TopicSetup;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -121,42 +116,26 @@ public final class Standalone implements Callable<Integer> {
     }
 
     Pipeline start() {
-        boolean temporary = dataDir == null;
-        Path root = temporary
-                ? Path.of(System.getProperty("java.io.tmpdir")).resolve("metering-standalone-" + ProcessHandle.current().pid())
-                : dataDir;
-        if (temporary) {
-            running.push(() -> Directories.deleteRecursively(root)); // pushed first, so it runs after everything has stopped
-        }
-        EmbeddedKafka kafka = EmbeddedKafka.start(root.resolve("kafka"), kafkaPort, Map.of());
-        running.push(kafka);
-
-        String jdbcUrl;
-        String user;
-        String password;
+        InProcessPipeline.Builder builder = InProcessPipeline.builder()
+                .temporaryPrefix("metering-standalone-")
+                .dataDir(dataDir)
+                .kafkaPort(kafkaPort)
+                .registryUrl(REGISTRY_URL)
+                .partitions(partitions)
+                .apiPort(apiPort)
+                .queryPort(queryPort)
+                .environment(environment);
         if (databaseUrl != null) {
-            jdbcUrl = databaseUrl;
-            user = null;
-            password = null;
+            builder.database(databaseUrl);
         } else {
-            PostgresDatabase postgres = PostgresDatabase.embedded(root.resolve("postgres"), postgresPort);
-            running.push(postgres);
-            jdbcUrl = postgres.jdbcUrl();
-            user = postgres.username();
-            password = postgres.password();
+            builder.embeddedDatabase(postgresPort);
         }
-
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            TopicSetup.ensureTopics(admin, new TopicSetup.TopicSettings(partitions, (short) 1,
-                    TopicSetup.TopicSettings.DEFAULTS.eventsRetention(), TopicSetup.TopicSettings.DEFAULTS.dlqRetention()));
-        }
-
-        ServiceSettings settings = new ServiceSettings(kafka.bootstrapServers(), REGISTRY_URL, jdbcUrl, user, password, apiPort,
-                queryPort, partitions, root.resolve("streams"));
-        Services.Started services = Services.start(settings, environment);
-        services.services().forEach(running::push);
-        return new Pipeline(kafka.bootstrapServers(), jdbcUrl, user == null ? "(from URL)" : user, services.apiPort(),
-                services.demoCredentials(), services.demoKindeToken(), services.query().port(), services.query().demoKey());
+        InProcessPipeline pipeline = builder.start();
+        running.push(pipeline);
+        QueryAccess.Started query = pipeline.query();
+        return new Pipeline(pipeline.bootstrapServers(), pipeline.jdbcUrl(), pipeline.databaseUser() == null ? "(from URL)" : pipeline.databaseUser(),
+                pipeline.apiPort(), pipeline.demoCredentials(), pipeline.demoKinde() ? pipeline.demoKindeToken(Instant.now(), "org-1") : null,
+                query.port(), query.demoKey());
     }
 
     synchronized void stop() {

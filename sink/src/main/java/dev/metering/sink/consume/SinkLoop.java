@@ -2,15 +2,11 @@ package dev.metering.sink.consume;
 
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.DatabaseFailure;
-import dev.metering.sink.store.OffsetConflictException;
-import dev.metering.sink.store.RejectedRecord;
-import dev.metering.sink.store.RollupStore;
+import dev.metering.sink.store.SinkDatabase;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,62 +23,59 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The consumer loop: poll, write the batch to PostgreSQL (rollups and offsets in one transaction),
- * repeat. PostgreSQL holds the position; nothing is committed to Kafka.
+ * repeat. PostgreSQL holds the position ({@link PartitionPositions}); nothing is committed to Kafka.
  *
  * <p>When PostgreSQL fails, the batch is kept and retried with capped exponential backoff while the
- * assigned partitions are paused, so the consumer stays in its group (it keeps polling) without
- * fetching more. Partitions assigned by a rebalance are paused until their stored offsets could be read
- * and sought to. Runs on one thread; the Kafka consumer is used from that thread only.
+ * assigned partitions are paused ({@link DatabaseAvailability}), so the consumer stays in its group (it keeps
+ * polling) without fetching more. Writing is {@link BatchWriter}'s. Runs on one thread; the Kafka consumer is
+ * used from that thread only.
  */
 public final class SinkLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(SinkLoop.class);
-    /** Stored offset unknown to PostgreSQL: no row for the partition yet. */
-    private static final Long NO_ROW = null;
 
     private final Consumer<byte[], byte[]> consumer;
     private final String topic;
     private final RollupDecoder decoder;
-    private final RollupStore store;
+    private final SinkDatabase database;
     private final SinkMetrics metrics;
     private final Duration pollTimeout;
-    private final Duration databaseCheckInterval;
     private final Backoff backoff;
+    private final PartitionPositions positions;
+    private final DatabaseAvailability availability;
+    private final BatchWriter writer;
 
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile boolean stopping;
     private volatile boolean running;
-    private volatile String databaseProblem = "PostgreSQL not contacted yet";
-    private boolean outageLogged;
-    private boolean supersededLogged;
     private volatile Throwable failure;
 
-    /** What PostgreSQL holds for each owned partition whose offsets were read (null value: no row). */
-    private final Map<TopicPartition, Long> storedOffsets = new HashMap<>();
-    /** Owned partitions whose offsets must be read from PostgreSQL before consuming them; paused. */
-    private final Set<TopicPartition> needsSeek = new HashSet<>();
     /** A batch polled but not yet stored (PostgreSQL failed); all partitions are paused meanwhile. */
     private Batch pending;
-    private boolean pausedForOutage;
-    private Instant lastDatabaseContact = Instant.EPOCH;
 
-    public SinkLoop(Consumer<byte[], byte[]> consumer, String topic, RollupDecoder decoder, RollupStore store, SinkMetrics metrics,
+    public SinkLoop(Consumer<byte[], byte[]> consumer, String topic, RollupDecoder decoder, SinkDatabase database, SinkMetrics metrics,
                     Duration pollTimeout, Duration initialBackoff, Duration maxBackoff, Duration databaseCheckInterval) {
+        this(consumer, topic, decoder, database, metrics, pollTimeout, initialBackoff, maxBackoff, databaseCheckInterval, Clock.systemUTC());
+    }
+
+    SinkLoop(Consumer<byte[], byte[]> consumer, String topic, RollupDecoder decoder, SinkDatabase database, SinkMetrics metrics,
+             Duration pollTimeout, Duration initialBackoff, Duration maxBackoff, Duration databaseCheckInterval, Clock clock) {
         this.consumer = consumer;
         this.topic = topic;
         this.decoder = decoder;
-        this.store = store;
+        this.database = database;
         this.metrics = metrics;
         this.pollTimeout = pollTimeout;
-        this.databaseCheckInterval = databaseCheckInterval;
         this.backoff = new Backoff(initialBackoff, maxBackoff);
+        this.positions = new PartitionPositions(consumer);
+        this.availability = new DatabaseAvailability(consumer, positions, metrics, databaseCheckInterval, clock);
+        this.writer = new BatchWriter(database, metrics);
     }
 
     @Override
     public void run() {
         try {
-            consumer.subscribe(List.of(topic), new Rebalance());
-            running = true;
+            subscribe();
             while (!stopping) {
                 step();
             }
@@ -103,13 +96,19 @@ public final class SinkLoop implements Runnable {
         }
     }
 
+    void subscribe() {
+        consumer.subscribe(List.of(topic), new Rebalance());
+        running = true;
+    }
+
     private void fail(Throwable e) {
         failure = e;
         LOG.error("Sink stopped after an unexpected error; PostgreSQL keeps the position, a restart resumes from it", e);
     }
 
-    private void step() {
-        if (!needsSeek.isEmpty() && !seekToStoredOffsets()) {
+    /** One turn of the loop: seek where needed, poll when no batch waits, write the batch (or wait the backoff). */
+    void step() {
+        if (positions.seekNeeded() && !seekToStoredOffsets()) {
             waitBeforeRetry();
             return;
         }
@@ -120,11 +119,11 @@ public final class SinkLoop implements Runnable {
                 checkDatabaseWhenIdle();
                 return;
             }
-            Map<TopicPartition, Long> positions = new HashMap<>();
+            Map<TopicPartition, Long> resumeAt = new HashMap<>();
             for (TopicPartition partition : records.partitions()) {
-                positions.put(partition, consumer.position(partition));
+                resumeAt.put(partition, consumer.position(partition));
             }
-            pending = decoder.decode(records).resumingAt(positions);
+            pending = decoder.decode(records).resumingAt(resumeAt);
         }
         if (writePending()) {
             backoff.reset();
@@ -139,46 +138,19 @@ public final class SinkLoop implements Runnable {
             pending = null;
             return true;
         }
-        long started = System.nanoTime();
         try {
-            Map<TopicPartition, Long> expected = new HashMap<>();
-            pending.nextOffsets().keySet().forEach(partition -> expected.put(partition, storedOffsets.get(partition)));
-            RollupStore.WriteResult result = store.write(pending, expected);
-            metrics.batchLatency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-            storedOffsets.putAll(pending.nextOffsets());
-            metrics.recordsConsumed.increment(pending.records());
-            metrics.rowsUpserted.increment(result.rowsUpserted());
-            metrics.staleIgnored.increment(result.staleIgnored());
-            List<RejectedRecord> rejected = new ArrayList<>(pending.rejected());
-            rejected.addAll(result.refused());
-            rejected.forEach(record -> {
-                metrics.rejected(record.reason()).increment();
-                LOG.warn("Rejected {}-{}@{}: {} ({}); kept in sink_rejected_records", record.topic(), record.partition(),
-                        record.recordOffset(), record.reason(), record.detail());
-            });
-            if (pending.superseded() > 0) {
-                metrics.superseded.increment(pending.superseded());
-                if (!supersededLogged) {
-                    LOG.info("Skipping DAY rollups (an aggregator of an earlier version is producing them): days are composed from the "
-                            + "hours in PostgreSQL now. Counted in sink_records_superseded_total; logged once.");
-                    supersededLogged = true;
-                }
+            BatchWriter.Outcome outcome = writer.write(pending, positions.expectedFor(pending));
+            if (outcome == BatchWriter.Outcome.WRITTEN) {
+                positions.written(pending);
             }
             pending = null;
-            databaseReachable();
-            return true;
-        } catch (OffsetConflictException e) {
-            LOG.warn(e.getMessage());
-            metrics.offsetConflicts.increment();
-            pending = null;
-            databaseReachable();
-            Set<TopicPartition> owned = consumer.assignment();
-            storedOffsets.clear();
-            needsSeek.addAll(owned);
-            consumer.pause(owned);
+            availability.reachable(false);
+            if (outcome == BatchWriter.Outcome.OFFSETS_MOVED) {
+                positions.readAllAgain();
+            }
             return true;
         } catch (JdbiException | DatabaseFailure e) {
-            databaseUnreachable("writing a batch of " + pending.records() + " records", e);
+            availability.unreachable("writing a batch of " + pending.records() + " records", e);
             return false;
         }
     }
@@ -187,80 +159,29 @@ public final class SinkLoop implements Runnable {
     private boolean seekToStoredOffsets() {
         Map<Integer, Long> stored;
         try {
-            stored = store.storedOffsets(topic);
+            stored = database.storedOffsets(topic);
         } catch (JdbiException | DatabaseFailure e) {
-            databaseUnreachable("reading the stored offsets", e);
+            availability.unreachable("reading the stored offsets", e);
             return false;
         }
-        for (TopicPartition partition : needsSeek) {
-            Long next = stored.get(partition.partition());
-            if (next == null) {
-                consumer.seekToBeginning(List.of(partition));
-                storedOffsets.put(partition, NO_ROW);
-                LOG.info("{}: no stored offset, starting from the beginning", partition);
-            } else {
-                consumer.seek(partition, next);
-                storedOffsets.put(partition, next);
-                LOG.info("{}: resuming at stored offset {}", partition, next);
-            }
-        }
-        Set<TopicPartition> sought = new HashSet<>(needsSeek);
-        needsSeek.clear();
-        databaseReachable();
+        Set<TopicPartition> sought = positions.seekTo(stored);
+        availability.reachable(pending != null);
         if (pending == null) {
             consumer.resume(sought);
         }
         return true;
     }
 
-    private void resumeOwnedPartitions() {
-        Set<TopicPartition> resumable = new HashSet<>(consumer.assignment());
-        resumable.removeAll(needsSeek);
-        consumer.resume(resumable);
-        pausedForOutage = false;
-    }
-
-    private void databaseUnreachable(String doing, RuntimeException e) {
-        metrics.databaseErrors.increment();
-        metrics.databaseAvailable(false);
-        String problem = "PostgreSQL failed while " + doing + ": " + rootMessage(e);
-        if (!outageLogged) {
-            LOG.warn("{}; retrying with backoff (position kept, nothing lost)", problem);
-            outageLogged = true;
-        } else {
-            LOG.debug(problem);
-        }
-        databaseProblem = problem;
-        if (!pausedForOutage) {
-            consumer.pause(consumer.assignment());
-            pausedForOutage = true;
-        }
-    }
-
-    private void databaseReachable() {
-        if (outageLogged) {
-            LOG.info("PostgreSQL reachable again; resuming");
-            outageLogged = false;
-        }
-        databaseProblem = null;
-        if (pausedForOutage && pending == null) {
-            resumeOwnedPartitions();
-        }
-        metrics.databaseAvailable(true);
-        lastDatabaseContact = Instant.now();
-    }
-
     /** Without records to write, a failed database would go unnoticed; ask it now and then so readiness tells. */
     private void checkDatabaseWhenIdle() {
-        if (Duration.between(lastDatabaseContact, Instant.now()).compareTo(databaseCheckInterval) < 0) {
+        if (!availability.checkDue()) {
             return;
         }
         try {
-            store.ping();
-            databaseReachable();
+            database.ping();
+            availability.reachable(pending != null);
         } catch (JdbiException | DatabaseFailure e) {
-            lastDatabaseContact = Instant.now(); // next check after the interval, not on every poll
-            databaseUnreachable("checking the connection", e);
+            availability.checkFailed(e);
         }
     }
 
@@ -292,14 +213,6 @@ public final class SinkLoop implements Runnable {
         metrics.consumerLag(lag);
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
-    }
-
     /** Asks the loop to stop after the batch it is writing; a batch waiting for PostgreSQL is abandoned (it is re-read on restart). */
     public void stop() {
         stopping = true;
@@ -322,7 +235,7 @@ public final class SinkLoop implements Runnable {
         if (!running) {
             return "starting";
         }
-        return databaseProblem;
+        return availability.problem();
     }
 
     public Throwable failure() {
@@ -346,14 +259,12 @@ public final class SinkLoop implements Runnable {
                 return;
             }
             // The position lives in PostgreSQL; read it in the loop (with retries), not here.
-            consumer.pause(partitions);
-            needsSeek.addAll(partitions);
+            positions.assigned(partitions);
             LOG.info("Assigned {}", partitions);
         }
 
         private void forget(Collection<TopicPartition> partitions) {
-            storedOffsets.keySet().removeAll(partitions);
-            needsSeek.removeAll(partitions);
+            positions.forget(partitions);
             if (pending != null) {
                 // Whoever owns them next reads their position from PostgreSQL; this batch's records of them are dropped unwritten.
                 pending = pending.without(partitions);

@@ -1,8 +1,9 @@
 package dev.metering.sink.store;
 
 /**
- * Points inside {@link BatchWriter#write} where tests inject faults (throw to simulate a crash) or
- * observe what was committed. Production uses {@link #NONE}.
+ * Points inside {@link RollupStore#write} where tests inject faults (throw to simulate a crash) or
+ * observe what was committed. Production uses {@link #NONE}: the public constructor of {@link RollupStore}
+ * takes no hooks; tests reach the package-private one through a factory in their own sources.
  */
 public interface BatchHooks {
     BatchHooks NONE = new BatchHooks() {

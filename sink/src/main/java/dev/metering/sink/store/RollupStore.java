@@ -15,14 +15,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The sink's PostgreSQL side: one transaction per batch for rollups and offsets together. */
-public final class RollupStore {
+public final class RollupStore implements SinkDatabase {
     private static final Logger LOG = LoggerFactory.getLogger(RollupStore.class);
     private final Jdbi jdbi;
     private final String consumerGroup;
     private final BatchHooks hooks;
     private long savepoints;
 
-    public RollupStore(DataSource dataSource, String consumerGroup, BatchHooks hooks) {
+    public RollupStore(DataSource dataSource, String consumerGroup) {
+        this(dataSource, consumerGroup, BatchHooks.NONE);
+    }
+
+    /** With hooks inside the batch transaction; only the crash tests use it (through a test-side factory in this package). */
+    RollupStore(DataSource dataSource, String consumerGroup, BatchHooks hooks) {
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
         this.consumerGroup = Objects.requireNonNull(consumerGroup);
         this.hooks = Objects.requireNonNull(hooks);
@@ -58,6 +63,7 @@ public final class RollupStore {
      * @throws OffsetConflictException when a stored offset is not the expected one (rolled back)
      * @throws org.jdbi.v3.core.JdbiException when the database fails (rolled back)
      */
+    @Override
     public WriteResult write(Batch batch, Map<TopicPartition, Long> expectedOffsets) {
         WriteResult result;
         try {
@@ -140,6 +146,7 @@ public final class RollupStore {
     }
 
     /** The stored next offsets of the topic's partitions for this consumer group (partition number to offset). */
+    @Override
     public Map<Integer, Long> storedOffsets(String topic) {
         Map<Integer, Long> offsets = new HashMap<>();
         driverFailuresAsDatabaseFailures(() -> jdbi.withExtension(RollupDao.class, dao -> dao.storedOffsets(consumerGroup, topic)))
@@ -148,6 +155,7 @@ public final class RollupStore {
     }
 
     /** Throws when the database cannot be reached. */
+    @Override
     public void ping() {
         driverFailuresAsDatabaseFailures(() -> jdbi.withExtension(RollupDao.class, RollupDao::ping));
     }
