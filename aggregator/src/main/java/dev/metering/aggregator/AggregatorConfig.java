@@ -1,6 +1,7 @@
 package dev.metering.aggregator;
 
 import dev.metering.ops.Env;
+import dev.metering.ops.TopicConfig;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.rules.EventRules;
 import java.nio.file.Path;
@@ -63,11 +64,6 @@ public record AggregatorConfig(
     }
 
     public static AggregatorConfig fromEnv(Env env) {
-        int partitions = env.positiveInteger("METERING_TOPIC_PARTITIONS", TopicSettings.DEFAULTS.partitions());
-        int replication = env.positiveInteger("METERING_TOPIC_REPLICATION", TopicSettings.DEFAULTS.replicationFactor());
-        if (replication > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("METERING_TOPIC_REPLICATION=" + replication + " is too large");
-        }
         return new AggregatorConfig(
                 env.required("KAFKA_BOOTSTRAP_SERVERS"),
                 env.required("SCHEMA_REGISTRY_URL"),
@@ -81,9 +77,7 @@ public record AggregatorConfig(
                 env.longValue("AGGREGATOR_CACHE_MAX_BYTES", 10L * 1024 * 1024),
                 env.string("AGGREGATOR_HTTP_HOST", "0.0.0.0"),
                 env.integer("AGGREGATOR_HTTP_PORT", DEFAULT_HTTP_PORT),
-                new TopicSettings(partitions, (short) replication,
-                        env.duration("METERING_EVENTS_RETENTION", TopicSettings.DEFAULTS.eventsRetention()),
-                        env.duration("METERING_DLQ_RETENTION", TopicSettings.DEFAULTS.dlqRetention())),
+                TopicConfig.fromEnv(env),
                 env.duration("AGGREGATOR_EMIT_INTERVAL", DEFAULT_EMIT_INTERVAL));
     }
 

@@ -1,6 +1,7 @@
 package dev.metering.sink;
 
 import dev.metering.ops.Env;
+import dev.metering.ops.TopicConfig;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import java.net.URI;
@@ -82,12 +83,6 @@ public record SinkConfig(
     /** Reads the variables documented in sink/README.md. */
     public static SinkConfig fromEnv(Env env) {
         JdbcTarget database = JdbcTarget.parse(env.required("DATABASE_URL"), "DATABASE_URL");
-        // The same variables as the other services, so whichever service creates a topic first creates it alike.
-        TopicSettings defaults = TopicSettings.DEFAULTS;
-        int replicationFactor = env.positiveInteger("METERING_TOPIC_REPLICATION", defaults.replicationFactor());
-        if (replicationFactor > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("METERING_TOPIC_REPLICATION=" + replicationFactor + " is too large");
-        }
         return new SinkConfig(
                 env.required("KAFKA_BOOTSTRAP_SERVERS"),
                 env.required("SCHEMA_REGISTRY_URL"),
@@ -107,9 +102,8 @@ public record SinkConfig(
                 env.integer("SINK_DB_STARTUP_RETRIES", 10),
                 env.positiveInteger("SINK_DB_POOL_SIZE", 2),
                 env.bool("SINK_CREATE_TOPICS", true),
-                new TopicSettings(env.positiveInteger("METERING_TOPIC_PARTITIONS", defaults.partitions()), (short) replicationFactor,
-                        env.duration("METERING_EVENTS_RETENTION", defaults.eventsRetention()),
-                        env.duration("METERING_DLQ_RETENTION", defaults.dlqRetention())),
+                // The same variables as the other services, so whichever service creates a topic first creates it alike.
+                TopicConfig.fromEnv(env),
                 env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)));
     }
 
