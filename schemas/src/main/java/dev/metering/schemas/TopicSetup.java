@@ -80,13 +80,29 @@ public final class TopicSetup {
                     }
                 }
             }
-            verify(admin, definitions);
+            verifyOnceKnown(admin, definitions);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while creating topics", e);
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new IllegalStateException("Could not create or verify the topics: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** A topic just created may not be known to every part of the broker yet: verifying it waits for that, briefly. */
+    private static void verifyOnceKnown(Admin admin, List<NewTopic> definitions) throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                verify(admin, definitions);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
         }
     }
 
