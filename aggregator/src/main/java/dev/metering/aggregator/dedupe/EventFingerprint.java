@@ -51,6 +51,11 @@ public final class EventFingerprint {
         }
         string(digest, event.getOrigin());
         string(digest, event.getIdSpace().name());
+        if (event.getRevertsEventId() != null) {
+            // Only for reverts, so the fingerprints of usages stored before reverts existed stay valid.
+            string(digest, "reverts_event_id");
+            string(digest, event.getRevertsEventId());
+        }
         return digest.digest();
     }
 

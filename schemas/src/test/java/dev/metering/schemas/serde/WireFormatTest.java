@@ -97,7 +97,8 @@ class WireFormatTest {
                 + "00" + "00" + "00" + "00"      // usage_type, user_id, project_id, description: null
                 + "02" + "02" + "026b" + "0276" + "00" // metadata: branch 1, one entry k=v, end of blocks
                 + "02" + "0a" + "6b696e6465"    // origin: branch 1, "kinde"
-                + "00";                          // id_space NATIVE = index 0
+                + "00"                           // id_space NATIVE = index 0
+                + "00";                          // reverts_event_id: null (a usage, not a revert)
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
     }
 
@@ -151,6 +152,7 @@ class WireFormatTest {
         assertThat(read.getOrigin()).isNull();
         assertThat(read.getOrgId()).as("old producers' events belong to the default tenant").isNull();
         assertThat(read.getIdSpace()).as("and to the native id space").isEqualTo(dev.metering.avro.IdSpace.NATIVE);
+        assertThat(read.getRevertsEventId()).as("old producers' events are usages, not reverts").isNull();
     }
 
     @Test
