@@ -111,6 +111,34 @@ class DatabaseIT {
     }
 
     @Test
+    void aRevertIsANewerVersionAndTheViewsShowRevertedQuantitiesNextToNetUsage() {
+        write(Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "30"),
+                Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T11:00:00Z", 1, "5"));
+        // The aggregator's next version of 10:00: one revert of 12.5 (event_count unchanged, sums net of it).
+        Rollup reverted = Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "17.5");
+        reverted.setRevertedQuantity(new BigDecimal("12.5").setScale(12));
+        reverted.setRevertCount(1);
+        assertThat(write(reverted).rowsUpserted()).as("event_count + revert_count orders the versions").isEqualTo(1);
+        assertThat(write(Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "30")).staleIgnored())
+                .as("the version before the revert is stale").isEqualTo(1);
+
+        Map<String, Object> hour = single("SELECT quantity_sum, billable_quantity, reverted_quantity, revert_count, event_count FROM usage_hourly "
+                + "WHERE org_id = 'default' AND billing_account_id = 'reverts' AND window_start = '2026-11-20T10:00:00Z'");
+        assertThat(plain(hour.get("quantity_sum"))).isEqualTo("17.5");
+        assertThat(plain(hour.get("billable_quantity"))).isEqualTo("17.5");
+        assertThat(plain(hour.get("reverted_quantity"))).isEqualTo("12.5");
+        assertThat(hour.get("revert_count")).isEqualTo(1L);
+        for (String view : List.of("usage_daily", "usage_monthly")) {
+            Map<String, Object> period = single("SELECT quantity_sum, billable_quantity, reverted_quantity, revert_count, event_count FROM " + view
+                    + " WHERE org_id = 'default' AND billing_account_id = 'reverts'");
+            assertThat(plain(period.get("billable_quantity"))).as(view).isEqualTo("22.5");
+            assertThat(plain(period.get("reverted_quantity"))).as(view).isEqualTo("12.5");
+            assertThat(period.get("revert_count")).as(view).isEqualTo(1L);
+            assertThat(period.get("event_count")).as(view).isEqualTo(4L);
+        }
+    }
+
+    @Test
     void aLargeBatchWritesEveryNewerRowAndCountsTheStaleOnes() {
         int rows = 2507;
         Rollup[] first = new Rollup[rows];
@@ -305,7 +333,7 @@ class DatabaseIT {
         return new RollupRow(valid.orgId(), account, feature, valid.windowSize(), windowStart, windowEnd, valid.eventCount(),
                 valid.quantitySum(), valid.billableQuantity(), valid.latestValue(), valid.latestValueType(), valid.latestEventTime(),
                 valid.latestEventId(), null, null, valid.minValue(), valid.maxValue(), valid.firstEventTime(), valid.lastEventTime(),
-                valid.updatedAt());
+                valid.updatedAt(), valid.revertedQuantity(), valid.revertCount());
     }
 
     @Test
@@ -383,7 +411,7 @@ class DatabaseIT {
                          '2026-11-20 10:01Z', '2026-11-20 10:30Z', now())
                         """);
             }
-            assertThat(Migrations.migrate(legacy, 0, Duration.ofSeconds(1)).migrationsExecuted).isEqualTo(1);
+            assertThat(Migrations.migrate(legacy, 0, Duration.ofSeconds(1)).migrationsExecuted).as("V5 to V7").isEqualTo(3);
             try (Connection connection = legacy.getConnection(); Statement statement = connection.createStatement();
                  ResultSet result = statement.executeQuery("SELECT org_id, feature_code, billable_quantity, event_count, "
                          + "(SELECT count(*) FROM usage_rollups WHERE window_size = 'DAY') AS days FROM usage_daily ORDER BY feature_code")) {
@@ -458,7 +486,7 @@ class DatabaseIT {
             if (!database.password().isEmpty()) {
                 second.setPassword(database.password());
             }
-            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration").isEqualTo(5);
+            assertThat(Migrations.migrate(second, 0, Duration.ofSeconds(1)).migrationsExecuted).as("every migration").isEqualTo(7);
             try (Connection connection = second.getConnection(); Statement statement = connection.createStatement();
                  ResultSet result = statement.executeQuery("SELECT has_table_privilege('metering_analyst', 'usage_daily', 'SELECT'), "
                          + "has_table_privilege('metering_analyst', 'usage_rollups', 'SELECT')")) {
