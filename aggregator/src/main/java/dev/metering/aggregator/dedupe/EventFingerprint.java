@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * SHA-256 over every field of an event except {@code received_at} (tenant and id space included): two deliveries of the same event
+ * SHA-256 over every field of an event except {@code received_at} (and, for a revert, {@code event_time}), tenant and id space included: two deliveries of the same event
  * (a client retry, a producer resend) have equal fingerprints; the same id reused for different usage
  * has not. The encoding is explicit and stable (length-prefixed fields, metadata sorted by key), since
  * fingerprints live in the dedupe store across versions and restarts.
@@ -33,7 +33,9 @@ public final class EventFingerprint {
         // Quantities are normalised to scale 12 before this, so 1.5 and 1.500 are the same event.
         string(digest, event.getQuantity().toPlainString());
         string(digest, event.getValueType().name());
-        digest.update(ByteBuffer.allocate(Long.BYTES).putLong(event.getEventTime().toEpochMilli()).array());
+        // A revert's event_time is when it was requested (each retry of it is requested anew): not part of what it is.
+        long time = event.getRevertsEventId() == null ? event.getEventTime().toEpochMilli() : 0L;
+        digest.update(ByteBuffer.allocate(Long.BYTES).putLong(time).array());
         string(digest, event.getUsageType());
         string(digest, event.getUserId());
         string(digest, event.getProjectId());

@@ -249,8 +249,9 @@ class AggregatorRevertTest {
         Verdict refused = revertAndRead(revert("r-2", "u-1", "6", T0.plusSeconds(610)));
         assertRejected(refused, Reason.REVERT_EXCEEDS_USAGE);
 
-        // Retries: same identity and payload (received_at may differ), even after the remaining amount changed.
-        Verdict appliedAgain = revertAndRead(revert("r-1", "u-1", "6", T0.plusSeconds(600)).setReceivedAt(T0.plusSeconds(900)));
+        // Retries: same identity and payload (received_at and a revert's event_time are when it was sent), even after
+        // the remaining amount changed.
+        Verdict appliedAgain = revertAndRead(revert("r-1", "u-1", "6", T0.plusSeconds(900)));
         assertThat(revertAndRead(revert("r-3", "u-1", "4", T0.plusSeconds(620))).outcome()).isEqualTo(Outcome.APPLIED);
         Verdict refusedAgain = revertAndRead(revert("r-2", "u-1", "6", T0.plusSeconds(610)));
 
