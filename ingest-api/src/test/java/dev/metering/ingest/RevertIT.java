@@ -198,6 +198,34 @@ class RevertIT {
         assertThat(awaitRollup(account, new BigDecimal("10")).getRevertCount()).isEqualTo(3);
     }
 
+    @Test
+    void aDuplicateCheckTellsUsagesAppliedBeforeFromNewOnes() throws Exception {
+        java.time.Instant now = java.time.Instant.now();
+        java.util.function.Function<String, dev.metering.avro.UsageEvent> usage = id -> dev.metering.avro.UsageEvent.newBuilder()
+                .setEventId(id).setBillingAccountId("acct-dup").setOrgId("org-f").setIdSpace(dev.metering.avro.IdSpace.FRONTIER)
+                .setFeatureCode("api").setQuantity(new BigDecimal("1.000000000000")).setValueType(dev.metering.avro.ValueType.DELTA)
+                .setEventTime(now).setReceivedAt(now).setOrigin("frontier").build();
+
+        List<dev.metering.schemas.Verdict> first = api.duplicateCheck().verdicts(List.of(usage.apply("f-1"))).get(30, TimeUnit.SECONDS);
+        assertThat(first).extracting(dev.metering.schemas.Verdict::outcome).containsExactly(dev.metering.schemas.Verdict.Outcome.APPLIED);
+        assertThat(dev.metering.ingest.revert.DuplicateCheck.anyAlreadyApplied(first)).isFalse();
+
+        List<dev.metering.schemas.Verdict> mixed = api.duplicateCheck().verdicts(List.of(usage.apply("f-2"), usage.apply("f-1")))
+                .get(30, TimeUnit.SECONDS);
+        assertThat(mixed).extracting(dev.metering.schemas.Verdict::outcome)
+                .containsExactly(dev.metering.schemas.Verdict.Outcome.APPLIED, dev.metering.schemas.Verdict.Outcome.DUPLICATE);
+        assertThat(dev.metering.ingest.revert.DuplicateCheck.anyAlreadyApplied(mixed)).isTrue();
+
+        // Frontier's revert through the same service: IdSpace.FRONTIER, the tenant from the credential.
+        dev.metering.schemas.Verdict reverted = api.reverts().revert("org-f", "acct-dup", dev.metering.avro.IdSpace.FRONTIER, "f-2",
+                new BigDecimal("1"), "fr-1", "frontier", field -> field).get(30, TimeUnit.SECONDS);
+        assertThat(reverted.outcome()).isEqualTo(dev.metering.schemas.Verdict.Outcome.APPLIED);
+        dev.metering.schemas.Verdict nativeSpace = api.reverts().revert("org-f", "acct-dup", dev.metering.avro.IdSpace.NATIVE, "f-1",
+                new BigDecimal("1"), "fr-2", "frontier", field -> field).get(30, TimeUnit.SECONDS);
+        assertThat(nativeSpace.rejectionReason()).as("ids of another id space are other usages")
+                .isEqualTo(dev.metering.schemas.DeadLetter.Reason.REVERT_UNKNOWN_USAGE);
+    }
+
     /** Retries while the restarted aggregator is still taking its partitions (503), as a client would. */
     private static Answer revertEventually(String account, String usageId, String amount, String key) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
