@@ -49,17 +49,37 @@ class AggregatorRestartIT {
         List<UsageEvent> conflicting = firstRun.subList(500, 510).stream()
                 .map(event -> UsageEvent.newBuilder(event).setQuantity(event.getQuantity().add(BigDecimal.ONE)).build())
                 .toList();
+        // Reverts of half of 20 DELTA usages before the restart; after it (on an empty state directory, so from the
+        // changelog) the same reverts resent are duplicates, one more than what remains is refused, the rest is applied.
+        List<UsageEvent> reverts = new ArrayList<>();
+        List<UsageEvent> exceeding = new ArrayList<>();
+        List<UsageEvent> rest = new ArrayList<>();
+        for (UsageEvent usage : firstRun) {
+            if (reverts.size() < 20 && usage.getValueType() == dev.metering.avro.ValueType.DELTA && usage.getQuantity().signum() > 0
+                    && reverts.stream().noneMatch(r -> r.getRevertsEventId().equals(usage.getEventId()))) {
+                BigDecimal half = usage.getQuantity().divide(BigDecimal.valueOf(2), 12, java.math.RoundingMode.DOWN);
+                BigDecimal remaining = usage.getQuantity().subtract(half);
+                reverts.add(revert(usage, "rev-1-" + reverts.size(), half));
+                exceeding.add(revert(usage, "rev-2-" + exceeding.size(), remaining.add(new BigDecimal("0.000000000001"))));
+                rest.add(revert(usage, "rev-3-" + rest.size(), remaining));
+            }
+        }
+        List<UsageEvent> firstRunWithReverts = new ArrayList<>(firstRun);
+        firstRunWithReverts.addAll(reverts);
         List<UsageEvent> secondRun = new ArrayList<>(secondRunNew);
         secondRun.addAll(resent);
         secondRun.addAll(conflicting);
+        secondRun.addAll(reverts);
+        secondRun.addAll(exceeding);
+        secondRun.addAll(rest);
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             KafkaTestSupport support = new KafkaTestSupport(kafka.bootstrapServers());
             try (AggregatorService first = new AggregatorService(config(kafka, registryUrl, firstStateDir))) {
                 first.start();
                 support.awaitReady(first);
-                support.produce(registry, firstRun, 0);
-                Map<RollupKey, Expected> expected = Expected.recompute(firstRun);
+                support.produce(registry, firstRunWithReverts, 0);
+                Map<RollupKey, Expected> expected = Expected.recompute(firstRunWithReverts);
                 assertThat(Expected.differences(expected, support.readRollupsUntil(registry, expected))).isEmpty();
             }
 
@@ -67,17 +87,24 @@ class AggregatorRestartIT {
                 second.start();
                 support.awaitReady(second);
                 support.produce(registry, secondRun, 0);
-                List<UsageEvent> accepted = new ArrayList<>(firstRun);
+                List<UsageEvent> accepted = new ArrayList<>(firstRunWithReverts);
                 accepted.addAll(secondRunNew);
+                accepted.addAll(rest);
                 Map<RollupKey, Expected> expected = Expected.recompute(accepted);
                 assertThat(Expected.differences(expected, support.readRollupsUntil(registry, expected))).isEmpty();
 
-                List<ConsumerRecord<byte[], byte[]>> deadLetters = support.readDeadLetters(conflicting.size());
-                assertThat(deadLetters).hasSize(conflicting.size()).allSatisfy(record ->
-                        assertThat(DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER)).isEqualTo("CONFLICT"));
-                assertThat(second.metrics().duplicateCount()).isEqualTo(resent.size());
+                List<ConsumerRecord<byte[], byte[]>> deadLetters = support.readDeadLetters(conflicting.size() + exceeding.size());
+                assertThat(deadLetters).extracting(record -> DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER))
+                        .containsOnly("CONFLICT", "REVERT_EXCEEDS_USAGE")
+                        .filteredOn("REVERT_EXCEEDS_USAGE"::equals).hasSize(exceeding.size());
+                assertThat(second.metrics().duplicateCount()).isEqualTo(resent.size() + reverts.size());
             }
         }
+    }
+
+    private static UsageEvent revert(UsageEvent usage, String id, BigDecimal amount) {
+        return UsageEvent.newBuilder(usage).setEventId(id).setRevertsEventId(usage.getEventId()).setFeatureCode("").setQuantity(amount)
+                .setMetadata(null).setDescription(null).setUsageType(null).setUserId(null).setProjectId(null).build();
     }
 
     private static AggregatorConfig config(EmbeddedKafka kafka, String registryUrl, Path stateDir) {

@@ -17,17 +17,24 @@ import java.util.Map;
 /**
  * The fields of an hour's rollup a user checks (all but updated_at), and their plain recomputation from the
  * accepted events, written independently of the aggregator's code: group by (tenant, account, feature, UTC hour),
- * then one straightforward pass over each hour's events in acceptance (log) order.
+ * then one straightforward pass over each hour's events in acceptance (log) order. Applied reverts (events with
+ * {@code reverts_event_id}) belong to the hour of the usage they revert: they subtract from the sum, and from the
+ * billable quantity unless an ABSOLUTE was applied to the hour after that usage.
  */
 public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant latestAbsoluteTime, String latestAbsoluteId,
                        BigDecimal latestValue, ValueType latestType, Instant latestTime, String latestId,
-                       BigDecimal min, BigDecimal max, Instant first, Instant last) {
+                       BigDecimal min, BigDecimal max, Instant first, Instant last, BigDecimal reverted, long revertCount) {
 
     public static Expected of(Rollup rollup) {
         return new Expected(rollup.getEventCount(), rollup.getQuantitySum(), rollup.getBillableQuantity(),
                 rollup.getLatestAbsoluteEventTime(), rollup.getLatestAbsoluteEventId(), rollup.getLatestValue(), rollup.getLatestValueType(),
                 rollup.getLatestEventTime(), rollup.getLatestEventId(), rollup.getMinValue(), rollup.getMaxValue(),
-                rollup.getFirstEventTime(), rollup.getLastEventTime());
+                rollup.getFirstEventTime(), rollup.getLastEventTime(), rollup.getRevertedQuantity(), rollup.getRevertCount());
+    }
+
+    /** The identity (tenant, account, id space, event id) of a usage, or of the usage a revert names. */
+    public static List<Object> identity(UsageEvent event, String eventId) {
+        return List.of(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getIdSpace(), eventId);
     }
 
     public boolean hasAbsolute() {
@@ -40,11 +47,21 @@ public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant 
                 Instant.ofEpochMilli(time - Math.floorMod(time, 3_600_000L)));
     }
 
-    /** The accepted events grouped by hour, each group in acceptance order. */
+    /** The accepted events (applied reverts included) grouped by hour, each group in acceptance order. */
     public static Map<RollupKey, List<UsageEvent>> byHour(List<UsageEvent> acceptedInLogOrder) {
         Map<RollupKey, List<UsageEvent>> byHour = new LinkedHashMap<>();
+        Map<List<Object>, UsageEvent> usages = new HashMap<>();
         for (UsageEvent event : acceptedInLogOrder) {
-            byHour.computeIfAbsent(hourKey(event), k -> new ArrayList<>()).add(event);
+            UsageEvent placedBy = event;
+            if (event.getRevertsEventId() == null) {
+                usages.put(identity(event, event.getEventId()), event);
+            } else {
+                placedBy = usages.get(identity(event, event.getRevertsEventId()));
+                if (placedBy == null) {
+                    throw new IllegalArgumentException("applied revert " + event.getEventId() + " of a usage that was not accepted");
+                }
+            }
+            byHour.computeIfAbsent(hourKey(placedBy), k -> new ArrayList<>()).add(event);
         }
         return byHour;
     }
@@ -56,8 +73,13 @@ public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant 
         return expected;
     }
 
-    /** One hour from its events in acceptance order. */
+    /** One hour from its events (usages and the reverts of its usages) in acceptance order. */
     public static Expected of(List<UsageEvent> events) {
+        long count = 0;
+        BigDecimal reverted = BigDecimal.ZERO;
+        long reverts = 0;
+        int absolutesApplied = 0;
+        Map<List<Object>, Integer> absolutesAppliedAtUsage = new HashMap<>();
         BigDecimal sum = BigDecimal.ZERO;
         BigDecimal billable = BigDecimal.ZERO;
         UsageEvent latest = events.get(0);
@@ -67,12 +89,24 @@ public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant 
         Instant first = latest.getEventTime();
         Instant last = latest.getEventTime();
         for (UsageEvent event : events) {
+            if (event.getRevertsEventId() != null) {
+                sum = sum.subtract(event.getQuantity());
+                reverted = reverted.add(event.getQuantity());
+                reverts++;
+                if (absolutesAppliedAtUsage.get(List.of(event.getIdSpace(), event.getRevertsEventId())) == absolutesApplied) {
+                    billable = billable.subtract(event.getQuantity()); // no ABSOLUTE overwrote the usage since
+                }
+                continue;
+            }
+            count++;
             if (event.getValueType() == ValueType.DELTA) {
                 sum = sum.add(event.getQuantity());
                 billable = billable.add(event.getQuantity());
+                absolutesAppliedAtUsage.put(List.of(event.getIdSpace(), event.getEventId()), absolutesApplied);
             } else if (appliedAbsolute == null || later(event, appliedAbsolute)) {
                 appliedAbsolute = event;
                 billable = event.getQuantity();
+                absolutesApplied++;
             }
             if (later(event, latest)) {
                 latest = event;
@@ -82,9 +116,10 @@ public record Expected(long count, BigDecimal sum, BigDecimal billable, Instant 
             first = event.getEventTime().isBefore(first) ? event.getEventTime() : first;
             last = event.getEventTime().isAfter(last) ? event.getEventTime() : last;
         }
-        return new Expected(events.size(), sum.setScale(12), billable.setScale(12),
+        return new Expected(count, sum.setScale(12), billable.setScale(12),
                 appliedAbsolute == null ? null : appliedAbsolute.getEventTime(), appliedAbsolute == null ? null : appliedAbsolute.getEventId(),
-                latest.getQuantity(), latest.getValueType(), latest.getEventTime(), latest.getEventId(), min, max, first, last);
+                latest.getQuantity(), latest.getValueType(), latest.getEventTime(), latest.getEventId(), min, max, first, last,
+                reverted.setScale(12), reverts);
     }
 
     private static boolean later(UsageEvent event, UsageEvent than) {

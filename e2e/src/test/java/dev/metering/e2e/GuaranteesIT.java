@@ -168,7 +168,15 @@ class GuaranteesIT {
             List<Future<?>> sent = new ArrayList<>();
             for (int i = 0; i < BATCHES; i++) {
                 int index = i;
-                sent.add(senders.submit(() -> client.send(batch(prefix, new Random(index * 31L + name.hashCode()), index))));
+                sent.add(senders.submit(() -> {
+                    List<UsageClient.Event> batch = batch(prefix, new Random(index * 31L + name.hashCode()), index);
+                    client.send(batch);
+                    // Take back half of two DELTA usages of the batch, through the fault too: each must be applied once.
+                    for (UsageClient.Revert revert : reverts(batch, index)) {
+                        assertThat(client.revert(revert)).as("verdict on %s", revert).isEqualTo(200);
+                    }
+                    return null;
+                }));
                 if (i == BATCHES / 3) {
                     sent.get(i).get(3, TimeUnit.MINUTES);
                     fault.inject();
@@ -181,7 +189,24 @@ class GuaranteesIT {
             senders.shutdownNow();
         }
         assertThat(client.accepted()).hasSize(BATCHES * BATCH_SIZE);
-        assertConverges(prefix, client.accepted());
+        assertThat(client.appliedReverts()).hasSize(BATCHES * REVERTS_PER_BATCH);
+        Set<String> acknowledged = new HashSet<>();
+        client.accepted().forEach(event -> acknowledged.add(event.identity()));
+        client.appliedReverts().forEach(revert -> acknowledged.add(revert.identity()));
+        assertConvergesTo(prefix, acknowledged);
+    }
+
+    private static final int REVERTS_PER_BATCH = 2;
+
+    /** Half of the first DELTA usages with a quantity of the batch (distinct usages), each with its own idempotency key. */
+    static List<UsageClient.Revert> reverts(List<UsageClient.Event> batch, int batchIndex) {
+        List<UsageClient.Revert> reverts = new ArrayList<>();
+        for (UsageClient.Event usage : batch) {
+            if (reverts.size() < REVERTS_PER_BATCH && usage.valueType().equals("DELTA") && usage.quantity().signum() > 0) {
+                reverts.add(new UsageClient.Revert(usage, usage.quantity().divide(BigDecimal.valueOf(2)), "revert-b" + batchIndex + "-" + reverts.size()));
+            }
+        }
+        return reverts;
     }
 
     /**

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +38,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 final class Rollups {
     /** The figures compared: everything a bill depends on. */
     record Figures(long eventCount, BigDecimal quantitySum, BigDecimal billableQuantity, BigDecimal latestValue, String latestEventId,
-                   BigDecimal minValue, BigDecimal maxValue) {
+                   BigDecimal minValue, BigDecimal maxValue, BigDecimal revertedQuantity) {
     }
 
     private Rollups() {
@@ -88,19 +89,28 @@ final class Rollups {
     /**
      * Hour rollups ("org|account|feature|hourStart") recomputed from the log: only acknowledged identities, the first
      * occurrence of each. Billable quantity: in log order, an ABSOLUTE sets the running value unless an ABSOLUTE
-     * with a later (event_time, event_id) was applied before; a DELTA adds.
+     * with a later (event_time, event_id) was applied before; a DELTA adds. An acknowledged (applied) revert belongs to
+     * the hour of the usage it names: it subtracts from the sum, and from the billable quantity unless an ABSOLUTE was
+     * applied to that hour after the usage.
      */
     static Map<String, Figures> recomputeHours(List<UsageEvent> log, Set<String> acknowledged) {
         Set<String> counted = new HashSet<>();
         Map<String, Hour> hours = new TreeMap<>();
+        Map<String, String> hourOfUsage = new HashMap<>();
         for (UsageEvent event : log) {
             String identity = identity(event);
             if (!acknowledged.contains(identity) || !counted.add(identity)) {
                 continue;
             }
+            if (event.getRevertsEventId() != null) {
+                String usage = identity(event.getOrgId(), event.getBillingAccountId(), event.getIdSpace().name(), event.getRevertsEventId());
+                hours.get(hourOfUsage.get(usage)).revert(usage, event.getQuantity().setScale(12));
+                continue;
+            }
             Instant start = event.getEventTime().truncatedTo(ChronoUnit.HOURS);
-            hours.computeIfAbsent(key(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getFeatureCode(), start), k -> new Hour())
-                    .add(event);
+            String hour = key(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getFeatureCode(), start);
+            hourOfUsage.put(identity, hour);
+            hours.computeIfAbsent(hour, k -> new Hour()).add(event);
         }
         Map<String, Figures> figures = new TreeMap<>();
         hours.forEach((key, hour) -> figures.put(key, hour.figures()));
@@ -127,7 +137,7 @@ final class Rollups {
         Map<String, Boolean> result = new TreeMap<>();
         for (UsageEvent event : log) {
             String identity = identity(event);
-            if (!acknowledged.contains(identity) || !counted.add(identity)) {
+            if (!acknowledged.contains(identity) || !counted.add(identity) || event.getRevertsEventId() != null) {
                 continue;
             }
             String key = key(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getFeatureCode(),
@@ -141,11 +151,12 @@ final class Rollups {
     static Map<String, Figures> storedHours(DataSource dataSource, String accountPrefix) {
         Map<String, Figures> figures = new TreeMap<>();
         query(dataSource, "SELECT org_id, billing_account_id, feature_code, window_start, event_count, quantity_sum, billable_quantity,"
-                + " latest_value, latest_event_id, min_value, max_value FROM usage_hourly WHERE billing_account_id LIKE ?", accountPrefix, rows -> {
+                + " latest_value, latest_event_id, min_value, max_value, reverted_quantity FROM usage_hourly WHERE billing_account_id LIKE ?",
+                accountPrefix, rows -> {
             figures.put(key(rows.getString(1), rows.getString(2), rows.getString(3), rows.getTimestamp(4).toInstant()),
                     new Figures(rows.getLong(5), rows.getBigDecimal(6).setScale(12), rows.getBigDecimal(7).setScale(12),
                             rows.getBigDecimal(8).setScale(12), rows.getString(9), rows.getBigDecimal(10).setScale(12),
-                            rows.getBigDecimal(11).setScale(12)));
+                            rows.getBigDecimal(11).setScale(12), rows.getBigDecimal(12).setScale(12)));
         });
         return figures;
     }
@@ -190,6 +201,9 @@ final class Rollups {
         UsageEvent latestAbsolute;
         BigDecimal min;
         BigDecimal max;
+        BigDecimal reverted = BigDecimal.ZERO.setScale(12);
+        /** The hour's applied ABSOLUTE when each DELTA usage was added (identity → absolute, null for none). */
+        final Map<String, UsageEvent> absoluteAtUsage = new HashMap<>();
 
         void add(UsageEvent event) {
             BigDecimal quantity = event.getQuantity().setScale(12);
@@ -197,6 +211,7 @@ final class Rollups {
             if (event.getValueType() == ValueType.DELTA) {
                 sum = sum.add(quantity);
                 billable = billable.add(quantity);
+                absoluteAtUsage.put(identity(event), latestAbsolute);
             } else if (latestAbsolute == null || later(event, latestAbsolute)) {
                 billable = quantity;
                 latestAbsolute = event;
@@ -208,13 +223,21 @@ final class Rollups {
             max = max == null ? quantity : max.max(quantity);
         }
 
+        void revert(String usage, BigDecimal amount) {
+            sum = sum.subtract(amount);
+            reverted = reverted.add(amount);
+            if (absoluteAtUsage.get(usage) == latestAbsolute) { // no ABSOLUTE overwrote the usage since
+                billable = billable.subtract(amount);
+            }
+        }
+
         private static boolean later(UsageEvent a, UsageEvent b) {
             int byTime = a.getEventTime().compareTo(b.getEventTime());
             return byTime != 0 ? byTime > 0 : a.getEventId().compareTo(b.getEventId()) > 0;
         }
 
         Figures figures() {
-            return new Figures(count, sum, billable, latest.getQuantity().setScale(12), latest.getEventId(), min, max);
+            return new Figures(count, sum, billable, latest.getQuantity().setScale(12), latest.getEventId(), min, max, reverted);
         }
     }
 }

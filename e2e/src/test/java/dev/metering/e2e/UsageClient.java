@@ -35,10 +35,18 @@ final class UsageClient {
         }
     }
 
+    /** A revert sent through {@code POST /v1/events:revert}; its identity is its idempotency key in the native id space. */
+    record Revert(Event usage, BigDecimal amount, String key) {
+        String identity() {
+            return Rollups.identity(usage.org(), usage.account(), "NATIVE", key);
+        }
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final String url;
     private final Map<String, Event> accepted = new ConcurrentHashMap<>();
+    private final Map<String, Revert> appliedReverts = new ConcurrentHashMap<>();
     final AtomicInteger retries = new AtomicInteger();
 
     UsageClient(String apiUrl) {
@@ -72,6 +80,51 @@ final class UsageClient {
             pause();
         }
         throw new AssertionError("No answer for a batch within 3 minutes");
+    }
+
+    /**
+     * Reverts until the verdict comes: a timeout, connection error, 5xx (503 without a verdict) or 429 is retried with the
+     * same Idempotency-Key. Returns the HTTP status of the verdict (200 applied, 400/409 refused).
+     */
+    int revert(Revert revert) {
+        ObjectNode body = JSON.createObjectNode();
+        if (revert.usage().org() != null) {
+            body.put("org_id", revert.usage().org());
+        }
+        body.put("billing_account_id", revert.usage().account()).put("event_id", revert.usage().eventId())
+                .put("amount", revert.amount().toPlainString());
+        String revertUrl = url.replace("/v1/events:batch", "/v1/events:revert");
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(revertUrl))
+                        .timeout(Duration.ofSeconds(15))
+                        .header("X-Api-Key", Pipeline.API_KEY)
+                        .header("Content-Type", "application/json")
+                        .header("Idempotency-Key", revert.key())
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    appliedReverts.put(revert.identity(), revert);
+                    return 200;
+                }
+                if (response.statusCode() < 500 && response.statusCode() != 429) {
+                    return response.statusCode();
+                }
+            } catch (IOException e) {
+                // the service may be down; retry with the same key
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            retries.incrementAndGet();
+            pause();
+        }
+        throw new AssertionError("No verdict for a revert within 3 minutes");
+    }
+
+    /** The reverts the API answered 200 (applied), once each. */
+    List<Revert> appliedReverts() {
+        return List.copyOf(appliedReverts.values());
     }
 
     private int record(List<Event> batch, JsonNode answer) {

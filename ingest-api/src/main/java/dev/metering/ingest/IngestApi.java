@@ -20,6 +20,10 @@ import dev.metering.ingest.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
+import dev.metering.ingest.kafka.VerdictWaiter;
+import dev.metering.ingest.revert.DuplicateCheck;
+import dev.metering.ingest.revert.RevertEndpoint;
+import dev.metering.ingest.revert.RevertService;
 import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.rules.EventRules;
@@ -54,6 +58,9 @@ public final class IngestApi implements AutoCloseable {
     private final ObjectMapper json;
     private final Clock clock;
     private UsageEventPublisher publisher;
+    private VerdictWaiter verdicts;
+    private RevertService reverts;
+    private DuplicateCheck duplicateCheck;
     private KafkaReadiness readiness;
     private Javalin app;
 
@@ -110,9 +117,16 @@ public final class IngestApi implements AutoCloseable {
                 .register(meterRegistry);
         readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
-        UsageEndpoint.Support support = new UsageEndpoint.Support(json, new RequestRules(new EventRules(config.gracePeriod(), config.maxFutureSkew()), clock), publisher,
+        RequestRules requestRules = new RequestRules(new EventRules(config.gracePeriod(), config.maxFutureSkew()), clock);
+        verdicts = new VerdictWaiter(config.kafkaBootstrapServers()).start();
+        Gauge.builder("ingest.verdicts.awaited", verdicts::waiting)
+                .description("Event identities waiting for the aggregator's verdict (reverts, duplicate checks)")
+                .register(meterRegistry);
+        reverts = new RevertService(publisher, verdicts, requestRules, config.verdictTimeout(), config.deliveryTimeout(), retryAfter);
+        duplicateCheck = new DuplicateCheck(publisher, verdicts, config.duplicateCheckWait(), config.deliveryTimeout());
+        UsageEndpoint.Support support = new UsageEndpoint.Support(json, requestRules, publisher,
                 new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics, config.maxBodyBytes(), retryAfter,
-                config.deliveryTimeout().toMillis() + "ms");
+                config.deliveryTimeout().toMillis() + "ms", reverts, duplicateCheck);
         byte[] openApi = openApiDocument();
 
         app = Javalin.create(javalin -> {
@@ -141,6 +155,7 @@ public final class IngestApi implements AutoCloseable {
         app.post(FrontierUsageEndpoint.CONNECT_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
+        app.post(RevertEndpoint.PATH, new RevertEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
         app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));
         app.get("/health/ready", ctx -> {
             String notReady = readiness.notReadyReason();
@@ -179,6 +194,21 @@ public final class IngestApi implements AutoCloseable {
         return app.port();
     }
 
+    /** Reverts answered with the aggregator's verdict (for the Frontier routes); available once started. */
+    public RevertService reverts() {
+        return reverts;
+    }
+
+    /** Best-effort "applied before?" for usages (Frontier's 409); available once started. */
+    public DuplicateCheck duplicateCheck() {
+        return duplicateCheck;
+    }
+
+    /** The verdict reader (tests wait for its assignment). */
+    public VerdictWaiter verdicts() {
+        return verdicts;
+    }
+
     public PrometheusMeterRegistry meterRegistry() {
         return meterRegistry;
     }
@@ -196,6 +226,10 @@ public final class IngestApi implements AutoCloseable {
         if (app != null) {
             app.stop();
             app = null;
+        }
+        if (verdicts != null) {
+            verdicts.close();
+            verdicts = null;
         }
         if (readiness != null) {
             readiness.close();

@@ -37,7 +37,9 @@ public record IngestApiConfig(
         KindeJwtSettings kinde,
         List<ApiKey> apiKeys,
         double rateLimitPerSecond,
-        int rateLimitBurst) {
+        int rateLimitBurst,
+        Duration verdictTimeout,
+        Duration duplicateCheckWait) {
 
     public static final int DEFAULT_PORT = 7400;
     public static final long DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -45,6 +47,10 @@ public record IngestApiConfig(
     public static final Duration DEFAULT_MAX_FUTURE_SKEW = EventRules.DEFAULT_MAX_FUTURE_SKEW;
     public static final Duration DEFAULT_DELIVERY_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_LINGER = Duration.ofMillis(5);
+    /** How long a revert waits for the aggregator's verdict before 503 (INGEST_VERDICT_TIMEOUT). */
+    public static final Duration DEFAULT_VERDICT_TIMEOUT = Duration.ofSeconds(5);
+    /** How long a duplicate check waits for verdicts on usages before it treats them as new (INGEST_DUPLICATE_CHECK_WAIT). */
+    public static final Duration DEFAULT_DUPLICATE_CHECK_WAIT = Duration.ofSeconds(1);
 
     public IngestApiConfig {
         requireText(httpHost, "INGEST_HTTP_HOST");
@@ -71,6 +77,11 @@ public record IngestApiConfig(
         if (rateLimitPerSecond < 0 || rateLimitBurst < 0) {
             throw new IllegalArgumentException("INGEST_RATE_LIMIT_PER_SECOND and INGEST_RATE_LIMIT_BURST must not be negative");
         }
+        verdictTimeout = verdictTimeout == null ? DEFAULT_VERDICT_TIMEOUT : verdictTimeout;
+        duplicateCheckWait = duplicateCheckWait == null ? DEFAULT_DUPLICATE_CHECK_WAIT : duplicateCheckWait;
+        if (verdictTimeout.compareTo(Duration.ofMillis(100)) < 0 || duplicateCheckWait.isNegative()) {
+            throw new IllegalArgumentException("INGEST_VERDICT_TIMEOUT must be at least 100ms and INGEST_DUPLICATE_CHECK_WAIT not negative");
+        }
         frontierCredentials = List.copyOf(frontierCredentials);
         apiKeys = List.copyOf(apiKeys);
         kinde = kinde == null ? KindeJwtSettings.DISABLED : kinde;
@@ -88,39 +99,45 @@ public record IngestApiConfig(
     public static IngestApiConfig defaults(String kafkaBootstrapServers, String schemaRegistryUrl) {
         return new IngestApiConfig("0.0.0.0", DEFAULT_PORT, kafkaBootstrapServers, schemaRegistryUrl, DEFAULT_MAX_BODY_BYTES,
                 DEFAULT_GRACE_PERIOD, DEFAULT_MAX_FUTURE_SKEW, DEFAULT_DELIVERY_TIMEOUT, DEFAULT_LINGER, List.of(), KindeJwtSettings.DISABLED, List.of(),
-                1000, 2000);
+                1000, 2000, DEFAULT_VERDICT_TIMEOUT, DEFAULT_DUPLICATE_CHECK_WAIT);
     }
 
     public IngestApiConfig withHttp(String host, int port) {
         return new IngestApiConfig(host, port, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
-                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst, verdictTimeout, duplicateCheckWait);
     }
 
     /** The same settings against another Kafka cluster and schema registry (for the standalone launcher). */
     public IngestApiConfig withKafka(String bootstrapServers, String registryUrl) {
         return new IngestApiConfig(httpHost, httpPort, bootstrapServers, registryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
-                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst, verdictTimeout, duplicateCheckWait);
     }
 
     public IngestApiConfig withCredentials(List<FrontierCredential> frontier, KindeJwtSettings kindeSettings, List<ApiKey> keys) {
         return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
-                deliveryTimeout, linger, frontier, kindeSettings, keys, rateLimitPerSecond, rateLimitBurst);
+                deliveryTimeout, linger, frontier, kindeSettings, keys, rateLimitPerSecond, rateLimitBurst, verdictTimeout, duplicateCheckWait);
     }
 
     public IngestApiConfig withLimits(long maxBody, Duration delivery, double perSecond, int burst) {
         return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBody, gracePeriod, maxFutureSkew,
-                delivery, linger, frontierCredentials, kinde, apiKeys, perSecond, burst);
+                delivery, linger, frontierCredentials, kinde, apiKeys, perSecond, burst, verdictTimeout, duplicateCheckWait);
     }
 
     /** The same settings with other event rules (grace period and future skew, as {@code EventRules} reads them). */
     public IngestApiConfig withEventRules(Duration grace, Duration skew) {
         return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, grace, skew,
-                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst, verdictTimeout, duplicateCheckWait);
+    }
+
+    /** The same settings with other verdict waits (revert verdicts, duplicate checks). */
+    public IngestApiConfig withVerdictWaits(Duration verdict, Duration duplicateCheck) {
+        return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
+                deliveryTimeout, linger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst, verdict, duplicateCheck);
     }
 
     public IngestApiConfig withLinger(Duration newLinger, Duration delivery) {
         return new IngestApiConfig(httpHost, httpPort, kafkaBootstrapServers, schemaRegistryUrl, maxBodyBytes, gracePeriod, maxFutureSkew,
-                delivery, newLinger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst);
+                delivery, newLinger, frontierCredentials, kinde, apiKeys, rateLimitPerSecond, rateLimitBurst, verdictTimeout, duplicateCheckWait);
     }
 
     public static IngestApiConfig fromEnv(Env env) {
@@ -144,7 +161,9 @@ public record IngestApiConfig(
                         env.optional("KINDE_ORG_CLAIM")),
                 entries(env, "INGEST_API_KEYS", ApiKey::parse),
                 rate(env),
-                env.integer("INGEST_RATE_LIMIT_BURST", 2000));
+                env.integer("INGEST_RATE_LIMIT_BURST", 2000),
+                env.duration("INGEST_VERDICT_TIMEOUT", DEFAULT_VERDICT_TIMEOUT),
+                env.duration("INGEST_DUPLICATE_CHECK_WAIT", DEFAULT_DUPLICATE_CHECK_WAIT));
     }
 
     private static double rate(Env env) {

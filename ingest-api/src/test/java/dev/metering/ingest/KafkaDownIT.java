@@ -71,7 +71,7 @@ class KafkaDownIT {
     void anInstanceThatNeverReachedKafkaAnswers503() {
         IngestApiConfig unreachable = new IngestApiConfig("127.0.0.1", 0, "127.0.0.1:" + unusedPort(), fixture.registryUrl,
                 1024 * 1024, Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofSeconds(2), Duration.ofMillis(5),
-                fixture.config().frontierCredentials(), fixture.config().kinde(), fixture.config().apiKeys(), 1000, 2000);
+                fixture.config().frontierCredentials(), fixture.config().kinde(), fixture.config().apiKeys(), 1000, 2000, null, null);
         IngestApi api = fixture.startApi(unreachable);
         IngestFixture.Response response = fixture.post(api, "/v1/events:batch", """
                 {"events": [{"event_id": "never", "billing_account_id": "acct", "feature_code": "f", "quantity": 1}]}""",

@@ -91,6 +91,7 @@ class OperationsIT {
         assertThat(document.get("paths").has("/v1beta1/organizations/{orgId}/billing/{billingId}/usages")).isTrue();
         assertThat(document.get("paths").has("/api/v1/billing/meter_usage")).isTrue();
         assertThat(document.get("paths").has("/v1/events:batch")).isTrue();
+        assertThat(document.get("paths").has("/v1/events:revert")).isTrue();
     }
 
     @Test

@@ -136,6 +136,7 @@ final class UsageEndpoints {
             }
             item.put("billable_quantity", decimal(row.billableQuantity()));
             item.put("quantity_sum", decimal(row.quantitySum()));
+            item.put("reverted_quantity", decimal(row.revertedQuantity()));
             item.put("event_count", row.eventCount());
             item.put("min_value", decimal(row.minValue()));
             item.put("max_value", decimal(row.maxValue()));
@@ -172,7 +173,7 @@ final class UsageEndpoints {
         List<UsageStore.CurrentUsage> usage = store.current(key.org(), account, feature, start, end);
         Optional<Instant> asOf = store.asOf();
         if (feature != null && usage.isEmpty()) {
-            usage = List.of(new UsageStore.CurrentUsage(feature, BigDecimal.ZERO, BigDecimal.ZERO, 0, null));
+            usage = List.of(new UsageStore.CurrentUsage(feature, BigDecimal.ZERO, BigDecimal.ZERO, 0, null, BigDecimal.ZERO));
         }
         ObjectNode body = json.createObjectNode();
         body.put(ACCOUNT, account);
@@ -187,6 +188,7 @@ final class UsageEndpoints {
             row.put(FEATURE, item.feature());
             row.put("billable_quantity", decimal(item.billableQuantity()));
             row.put("quantity_sum", decimal(item.quantitySum()));
+            row.put("reverted_quantity", decimal(item.revertedQuantity()));
             row.put("event_count", item.eventCount());
             row.put("latest_event_time", item.latestEventTime() == null ? null : format(item.latestEventTime(), ZoneOffset.UTC));
         }

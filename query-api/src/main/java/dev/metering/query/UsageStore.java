@@ -43,7 +43,7 @@ final class UsageStore {
                 .append("  SELECT ").append(bucketStart).append(" AS bucket_start, ").append(bucketEnd).append(" AS bucket_end,\n")
                 .append("         h.billing_account_id, h.feature_code,\n")
                 .append("         metering_billable(h.latest_absolute_event_time IS NOT NULL, h.billable_quantity ORDER BY h.window_start) AS billable_quantity,\n")
-                .append("         sum(h.quantity_sum) AS quantity_sum, sum(h.event_count) AS event_count,\n")
+                .append("         sum(h.quantity_sum) AS quantity_sum, sum(h.event_count) AS event_count, sum(h.reverted_quantity) AS reverted_quantity,\n")
                 .append("         min(h.min_value) AS min_value, max(h.max_value) AS max_value,\n")
                 // a series' hours are disjoint in time: its latest event is in its last hour
                 .append("         (array_agg(h.latest_value ORDER BY h.window_start DESC))[1] AS latest_value,\n")
@@ -73,6 +73,7 @@ final class UsageStore {
         String feature = query.byFeature() ? "s.feature_code" : "NULL::text";
         sql.append("SELECT s.bucket_start, s.bucket_end, ").append(account).append(" AS billing_account_id, ").append(feature).append(" AS feature_code,\n")
                 .append("       sum(s.billable_quantity) AS billable_quantity, sum(s.quantity_sum) AS quantity_sum, sum(s.event_count)::bigint AS event_count,\n")
+                .append("       sum(s.reverted_quantity) AS reverted_quantity,\n")
                 .append("       min(s.min_value) AS min_value, max(s.max_value) AS max_value,\n")
                 .append("       (array_agg(s.latest_value ORDER BY s.latest_event_time DESC, s.billing_account_id COLLATE \"C\" DESC, s.feature_code COLLATE \"C\" DESC))[1] AS latest_value,\n")
                 .append("       (array_agg(s.latest_value_type ORDER BY s.latest_event_time DESC, s.billing_account_id COLLATE \"C\" DESC, s.feature_code COLLATE \"C\" DESC))[1] AS latest_value_type,\n")
@@ -123,7 +124,8 @@ final class UsageStore {
             return statement.map((rs, ctx) -> new UsageRow(instant(rs, "bucket_start"), instant(rs, "bucket_end"),
                     rs.getString("billing_account_id"), rs.getString("feature_code"), rs.getBigDecimal("billable_quantity"),
                     rs.getBigDecimal("quantity_sum"), rs.getLong("event_count"), rs.getBigDecimal("min_value"), rs.getBigDecimal("max_value"),
-                    rs.getBigDecimal("latest_value"), rs.getString("latest_value_type"), instant(rs, "latest_event_time"))).list();
+                    rs.getBigDecimal("latest_value"), rs.getString("latest_value_type"), instant(rs, "latest_event_time"),
+                    rs.getBigDecimal("reverted_quantity"))).list();
         });
     }
 
@@ -148,7 +150,7 @@ final class UsageStore {
                 SELECT h.feature_code,
                        metering_billable(h.latest_absolute_event_time IS NOT NULL, h.billable_quantity ORDER BY h.window_start) AS billable_quantity,
                        sum(h.quantity_sum) AS quantity_sum, sum(h.event_count)::bigint AS event_count,
-                       max(h.latest_event_time) AS latest_event_time
+                       sum(h.reverted_quantity) AS reverted_quantity, max(h.latest_event_time) AS latest_event_time
                 FROM usage_rollups h
                 WHERE h.org_id = :org AND h.billing_account_id = :account AND h.window_size = 'HOUR'
                   AND h.window_start >= CAST(:from AS timestamptz) AND h.window_start < CAST(:to AS timestamptz)
@@ -163,7 +165,8 @@ final class UsageStore {
                 statement.bind("feature", feature);
             }
             return statement.map((rs, ctx) -> new CurrentUsage(rs.getString("feature_code"), rs.getBigDecimal("billable_quantity"),
-                    rs.getBigDecimal("quantity_sum"), rs.getLong("event_count"), instant(rs, "latest_event_time"))).list();
+                    rs.getBigDecimal("quantity_sum"), rs.getLong("event_count"), instant(rs, "latest_event_time"),
+                    rs.getBigDecimal("reverted_quantity"))).list();
         });
     }
 
@@ -176,7 +179,9 @@ final class UsageStore {
                 .map((rs, ctx) -> Optional.ofNullable(instant(rs, "as_of"))).one());
     }
 
-    record CurrentUsage(String feature, BigDecimal billableQuantity, BigDecimal quantitySum, long eventCount, Instant latestEventTime) {
+    /** @param revertedQuantity taken back by reverts; billable and sum are net of it */
+    record CurrentUsage(String feature, BigDecimal billableQuantity, BigDecimal quantitySum, long eventCount, Instant latestEventTime,
+                        BigDecimal revertedQuantity) {
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -88,6 +88,7 @@ class QueryApiIT {
         assertThat(seats.get("latest_value").asText()).isEqualTo("5");
         assertThat(seats.get("window_start").asText()).isEqualTo("2025-03-10T00:00:00Z");
         assertThat(seats.get("window_end").asText()).isEqualTo("2025-03-11T00:00:00Z");
+        assertThat(seats.get("reverted_quantity").asText()).isEqualTo("0");
 
         // Hours: the ABSOLUTE hour bills its own running value.
         JsonNode hours = ok(KEY_ALL, "/v1/usage?billing_account_id=mix-1&feature_code=seats&window_size=HOUR" + range);
@@ -100,6 +101,12 @@ class QueryApiIT {
 
         // The API agrees with the sink's UTC view.
         assertThat(viewBillable("usage_daily", "mix-1", "seats")).isEqualByComparingTo("17");
+        // A revert of 1.5 of the 09:00 usage, as the sink stores it: sums net of it, the reverted quantity next to them.
+        fixture.execute("UPDATE usage_rollups SET quantity_sum = 3.5, billable_quantity = 3.5, reverted_quantity = 1.5, revert_count = 1 "
+                + "WHERE org_id = 'org-a' AND billing_account_id = 'mix-1' AND feature_code = 'seats' AND window_start = '2025-03-10T09:00:00Z'");
+        JsonNode reverted = ok(KEY_ALL, "/v1/usage?billing_account_id=mix-1&feature_code=seats" + range).get("data").get(0);
+        assertThat(reverted.get("billable_quantity").asText()).isEqualTo("15.5");
+        assertThat(reverted.get("reverted_quantity").asText()).isEqualTo("1.5");
     }
 
     private static BigDecimal viewBillable(String view, String account, String feature) {

@@ -27,7 +27,17 @@ public final class DeadLetter {
         /** The event's window closed (grace period over) before it arrived. */
         LATE,
         /** The event id was seen before for the same billing account with a different payload. */
-        CONFLICT
+        CONFLICT,
+        /** A revert names a usage the aggregator does not know (never accepted, or accepted before the dedupe window). */
+        REVERT_UNKNOWN_USAGE,
+        /** A revert names another revert. */
+        REVERT_OF_REVERT,
+        /** A revert names an ABSOLUTE usage; only DELTA usages can be reverted. */
+        REVERT_OF_ABSOLUTE,
+        /** A revert's amount is more than what remains of the usage (its amount minus the reverts applied so far). */
+        REVERT_EXCEEDS_USAGE,
+        /** The usage's hour closed (grace period over) before the revert arrived. */
+        REVERT_LATE
     }
 
     private DeadLetter() {

@@ -25,6 +25,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  *       arrival and a backdated event is never deleted before it is aggregated.</li>
  *   <li>{@code usage-rollups}: compacted; the latest value per key is the whole rollup.</li>
  *   <li>{@code usage-events-dlq}: kept for {@link TopicSettings#dlqRetention()}.</li>
+ *   <li>{@code usage-verdicts}: kept for {@link #VERDICTS_RETENTION}.</li>
  * </ul>
  */
 public final class TopicSetup {
@@ -44,7 +45,10 @@ public final class TopicSetup {
         }
     }
 
-    /** The three topics with their configuration. */
+    /** How long verdicts are kept: a waiting API reads them within seconds; an hour leaves room for debugging. */
+    public static final Duration VERDICTS_RETENTION = Duration.ofHours(1);
+
+    /** The four topics with their configuration. */
     public static List<NewTopic> definitions(TopicSettings settings) {
         return List.of(
                 new NewTopic(Topics.USAGE_EVENTS, settings.partitions(), settings.replicationFactor()).configs(Map.of(
@@ -53,7 +57,9 @@ public final class TopicSetup {
                 new NewTopic(Topics.USAGE_ROLLUPS, settings.partitions(), settings.replicationFactor()).configs(Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new NewTopic(Topics.USAGE_EVENTS_DLQ, settings.partitions(), settings.replicationFactor()).configs(Map.of(
-                        TopicConfig.RETENTION_MS_CONFIG, String.valueOf(settings.dlqRetention().toMillis()))));
+                        TopicConfig.RETENTION_MS_CONFIG, String.valueOf(settings.dlqRetention().toMillis()))),
+                new NewTopic(Topics.USAGE_VERDICTS, settings.partitions(), settings.replicationFactor()).configs(Map.of(
+                        TopicConfig.RETENTION_MS_CONFIG, String.valueOf(VERDICTS_RETENTION.toMillis()))));
     }
 
     /**

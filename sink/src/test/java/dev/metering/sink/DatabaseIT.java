@@ -110,6 +110,34 @@ class DatabaseIT {
     }
 
     @Test
+    void aRevertIsANewerVersionAndTheViewsShowRevertedQuantitiesNextToNetUsage() {
+        write(Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "30"),
+                Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T11:00:00Z", 1, "5"));
+        // The aggregator's next version of 10:00: one revert of 12.5 (event_count unchanged, sums net of it).
+        Rollup reverted = Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "17.5");
+        reverted.setRevertedQuantity(new BigDecimal("12.5").setScale(12));
+        reverted.setRevertCount(1);
+        assertThat(write(reverted).rowsUpserted()).as("event_count + revert_count orders the versions").isEqualTo(1);
+        assertThat(write(Rollups.delta("reverts", "api", WindowSize.HOUR, "2026-11-20T10:00:00Z", 3, "30")).staleIgnored())
+                .as("the version before the revert is stale").isEqualTo(1);
+
+        Map<String, Object> hour = single("SELECT quantity_sum, billable_quantity, reverted_quantity, revert_count, event_count FROM usage_hourly "
+                + "WHERE org_id = 'default' AND billing_account_id = 'reverts' AND window_start = '2026-11-20T10:00:00Z'");
+        assertThat(plain(hour.get("quantity_sum"))).isEqualTo("17.5");
+        assertThat(plain(hour.get("billable_quantity"))).isEqualTo("17.5");
+        assertThat(plain(hour.get("reverted_quantity"))).isEqualTo("12.5");
+        assertThat(hour.get("revert_count")).isEqualTo(1L);
+        for (String view : List.of("usage_daily", "usage_monthly")) {
+            Map<String, Object> period = single("SELECT quantity_sum, billable_quantity, reverted_quantity, revert_count, event_count FROM " + view
+                    + " WHERE org_id = 'default' AND billing_account_id = 'reverts'");
+            assertThat(plain(period.get("billable_quantity"))).as(view).isEqualTo("22.5");
+            assertThat(plain(period.get("reverted_quantity"))).as(view).isEqualTo("12.5");
+            assertThat(period.get("revert_count")).as(view).isEqualTo(1L);
+            assertThat(period.get("event_count")).as(view).isEqualTo(4L);
+        }
+    }
+
+    @Test
     void aLargeBatchWritesEveryNewerRowAndCountsTheStaleOnes() {
         int rows = 2507;
         Rollup[] first = new Rollup[rows];
@@ -304,7 +332,7 @@ class DatabaseIT {
         return new RollupRow(valid.orgId(), account, feature, valid.windowSize(), windowStart, windowEnd, valid.eventCount(),
                 valid.quantitySum(), valid.billableQuantity(), valid.latestValue(), valid.latestValueType(), valid.latestEventTime(),
                 valid.latestEventId(), null, null, valid.minValue(), valid.maxValue(), valid.firstEventTime(), valid.lastEventTime(),
-                valid.updatedAt());
+                valid.updatedAt(), valid.revertedQuantity(), valid.revertCount());
     }
 
     @Test

@@ -31,22 +31,56 @@ public final class AcceptedIds {
         this.window = window.toMillis();
     }
 
+    /** Fingerprints are SHA-256 digests. */
+    public static final int FINGERPRINT_LENGTH = 32;
+
+    /**
+     * One remembered identity: when it was accepted, the event's fingerprint and what else the aggregator keeps about
+     * it ({@link AcceptedEvent}; empty for entries written before reverts existed).
+     */
+    public record Entry(Bytes storeKey, long acceptedAt, byte[] fingerprint, byte[] details) {
+    }
+
     /** The fingerprint of the event accepted with this identity within the window before {@code now}, or null. */
     public byte[] acceptedFingerprint(String identity, long now) {
+        Entry entry = lookup(identity, now);
+        return entry == null ? null : entry.fingerprint();
+    }
+
+    /** The entry of the event accepted with this identity within the window before {@code now}, or null. */
+    public Entry lookup(String identity, long now) {
         byte[] identityBytes = identity.getBytes(StandardCharsets.UTF_8);
         long bucket = bucket(now);
         for (long b = bucket; b >= Math.max(0, bucket - 1); b--) {
-            byte[] value = store.get(key(b, identityBytes));
+            Bytes key = key(b, identityBytes);
+            byte[] value = store.get(key);
             if (value != null && ByteBuffer.wrap(value).getLong() >= now - window) {
-                return Arrays.copyOfRange(value, Long.BYTES, value.length);
+                int detailsAt = Long.BYTES + FINGERPRINT_LENGTH;
+                return new Entry(key, ByteBuffer.wrap(value).getLong(), Arrays.copyOfRange(value, Long.BYTES, detailsAt),
+                        Arrays.copyOfRange(value, detailsAt, value.length));
             }
         }
         return null;
     }
 
     public void remember(String identity, byte[] fingerprint, long now) {
-        ByteBuffer value = ByteBuffer.allocate(Long.BYTES + fingerprint.length).putLong(now).put(fingerprint);
-        store.put(key(bucket(now), identity.getBytes(StandardCharsets.UTF_8)), value.array());
+        remember(identity, fingerprint, new byte[0], now);
+    }
+
+    public void remember(String identity, byte[] fingerprint, byte[] details, long now) {
+        store.put(key(bucket(now), identity.getBytes(StandardCharsets.UTF_8)), value(now, fingerprint, details));
+    }
+
+    /** Replaces an entry's details, keeping its bucket and acceptance time (so its expiry does not move). */
+    public void update(Entry entry, byte[] details) {
+        store.put(entry.storeKey(), value(entry.acceptedAt(), entry.fingerprint(), details));
+    }
+
+    private static byte[] value(long acceptedAt, byte[] fingerprint, byte[] details) {
+        if (fingerprint.length != FINGERPRINT_LENGTH) {
+            throw new IllegalArgumentException("fingerprint of " + fingerprint.length + " bytes");
+        }
+        return ByteBuffer.allocate(Long.BYTES + fingerprint.length + details.length).putLong(acceptedAt).put(fingerprint).put(details).array();
     }
 
     /**

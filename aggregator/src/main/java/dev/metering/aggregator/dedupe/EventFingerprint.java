@@ -10,8 +10,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * SHA-256 over every field of an event except {@code received_at}, and {@code event_time} when the API defaulted it
- * (tenant and id space included): two deliveries of the same event
+ * SHA-256 over every field of an event except {@code received_at}, and {@code event_time} when the API defaulted it or
+ * the event is a revert (tenant and id space included): two deliveries of the same event
  * (a client retry, a producer resend) have equal fingerprints; the same id reused for different usage
  * has not. The encoding is explicit and stable (length-prefixed fields, metadata sorted by key), since
  * fingerprints live in the dedupe store across versions and restarts.
@@ -34,8 +34,9 @@ public final class EventFingerprint {
         // Quantities are normalised to scale 12 before this, so 1.5 and 1.500 are the same event.
         string(digest, event.getQuantity().toPlainString());
         string(digest, event.getValueType().name());
-        if (event.getEventTimeDefaulted()) {
-            // The API set the time on receipt; a retry is received later, so the time says nothing about the payload.
+        if (event.getEventTimeDefaulted() || event.getRevertsEventId() != null) {
+            // The API set the time on receipt (a revert's time is when it was requested): a retry is received later,
+            // so the time says nothing about the payload.
             digest.update((byte) 0);
         } else {
             digest.update((byte) 1);
@@ -58,6 +59,11 @@ public final class EventFingerprint {
         }
         string(digest, event.getOrigin());
         string(digest, event.getIdSpace().name());
+        if (event.getRevertsEventId() != null) {
+            // Only for reverts, so the fingerprints of usages stored before reverts existed stay valid.
+            string(digest, "reverts_event_id");
+            string(digest, event.getRevertsEventId());
+        }
         return digest.digest();
     }
 

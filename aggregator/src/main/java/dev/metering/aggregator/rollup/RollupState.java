@@ -13,12 +13,14 @@ import java.time.Instant;
  * One hour's rollup as the aggregator keeps it in its state store: compact binary, no Avro (Avro is only for the
  * topic). Decimals are stored as their unscaled value at the schemas' scale 12.
  *
- * <p>Format (version 1): {@code 1, count:long, sum, billable, latestValue, min, max: decimal, latestType:byte,
- * latestTime, first, last: long, latestId: string, absoluteTime: long (Long.MIN_VALUE = none), absoluteId: string}
- * where decimal = length byte + two's-complement unscaled bytes, string = int length + UTF-8.
+ * <p>Format (version 2): {@code 2, count:long, sum, billable, latestValue, min, max: decimal, latestType:byte,
+ * latestTime, first, last: long, latestId: string, absoluteTime: long (Long.MIN_VALUE = none), absoluteId: string,
+ * reverted: decimal, revertCount: long, resets: long} where decimal = length byte + two's-complement unscaled bytes,
+ * string = int length + UTF-8. Version 1 (without the last three) is still read: no reverts, no ABSOLUTE counted.
  */
 public final class RollupState {
-    private static final byte VERSION = 1;
+    private static final byte VERSION = 2;
+    private static final byte VERSION_WITHOUT_REVERTS = 1;
     private static final long NONE = Long.MIN_VALUE;
 
     long count;
@@ -34,6 +36,11 @@ public final class RollupState {
     String latestId;
     long absoluteTime = NONE;
     String absoluteId;
+    /** Sum of the reverts applied to the hour; {@code sum} and {@code billable} are net of them. */
+    BigDecimal reverted = dev.metering.schemas.Quantities.ZERO;
+    long revertCount;
+    /** How many ABSOLUTEs were applied to the hour: a DELTA accepted at a lower count was overwritten by one. */
+    long resets;
 
     RollupState() {
     }
@@ -44,6 +51,10 @@ public final class RollupState {
 
     public BigDecimal billable() {
         return billable;
+    }
+
+    public long resets() {
+        return resets;
     }
 
     /** The Avro value for {@code usage-rollups}. */
@@ -68,6 +79,8 @@ public final class RollupState {
                 .setMaxValue(max)
                 .setFirstEventTime(Instant.ofEpochMilli(firstTime))
                 .setLastEventTime(Instant.ofEpochMilli(lastTime))
+                .setRevertedQuantity(reverted)
+                .setRevertCount(revertCount)
                 .setUpdatedAt(updatedAt)
                 .build();
     }
@@ -76,7 +89,8 @@ public final class RollupState {
         byte[] latestIdBytes = latestId.getBytes(StandardCharsets.UTF_8);
         byte[] absoluteIdBytes = absoluteId == null ? new byte[0] : absoluteId.getBytes(StandardCharsets.UTF_8);
         byte[][] decimals = {unscaled(sum), unscaled(billable), unscaled(latestValue), unscaled(min), unscaled(max)};
-        int size = 1 + 8 + 1 + 8 * 4 + 4 + latestIdBytes.length + 8 + 4 + absoluteIdBytes.length;
+        byte[] revertedBytes = unscaled(reverted);
+        int size = 1 + 8 + 1 + 8 * 4 + 4 + latestIdBytes.length + 8 + 4 + absoluteIdBytes.length + 1 + revertedBytes.length + 16;
         for (byte[] decimal : decimals) {
             size += 1 + decimal.length;
         }
@@ -88,13 +102,14 @@ public final class RollupState {
         buffer.put((byte) latestType.ordinal()).putLong(latestTime).putLong(firstTime).putLong(lastTime);
         buffer.putInt(latestIdBytes.length).put(latestIdBytes);
         buffer.putLong(absoluteTime).putInt(absoluteIdBytes.length).put(absoluteIdBytes);
+        buffer.put((byte) revertedBytes.length).put(revertedBytes).putLong(revertCount).putLong(resets);
         return buffer.array();
     }
 
     public static RollupState decode(byte[] bytes) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         byte version = buffer.get();
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_WITHOUT_REVERTS) {
             throw new IllegalStateException("unknown rollup state version " + version);
         }
         RollupState state = new RollupState();
@@ -112,6 +127,11 @@ public final class RollupState {
         state.absoluteTime = buffer.getLong();
         String absoluteId = string(buffer);
         state.absoluteId = state.absoluteTime == NONE ? null : absoluteId;
+        if (version == VERSION) {
+            state.reverted = decimal(buffer);
+            state.revertCount = buffer.getLong();
+            state.resets = buffer.getLong();
+        }
         return state;
     }
 

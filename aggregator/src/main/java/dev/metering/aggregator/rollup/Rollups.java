@@ -36,6 +36,7 @@ public final class Rollups {
             if (absolute) {
                 state.absoluteTime = time;
                 state.absoluteId = id;
+                state.resets = 1;
             }
             state.latestValue = quantity;
             state.latestType = event.getValueType();
@@ -61,6 +62,7 @@ public final class Rollups {
         if (applyAbsolute) {
             current.absoluteTime = time;
             current.absoluteId = id;
+            current.resets++;
         }
         current.min = current.min.min(quantity);
         current.max = current.max.max(quantity);
@@ -72,6 +74,25 @@ public final class Rollups {
             current.latestTime = time;
             current.latestId = id;
         }
+        return current;
+    }
+
+    /**
+     * Subtracts a revert of a DELTA usage of this hour, in acceptance order: {@code quantity_sum} goes down by the
+     * amount and {@code reverted_quantity} up; {@code billable_quantity} goes down too unless an ABSOLUTE was applied to
+     * the hour after the usage (then the ABSOLUTE had already overwritten the usage's contribution). Count, latest, min,
+     * max and times describe the usages and do not change. The caller checked that the usage's remaining amount covers
+     * it, so no figure goes below zero.
+     *
+     * @param usageResets {@link RollupState#resets()} of the hour right after the usage was accepted
+     */
+    public static RollupState revert(RollupState current, BigDecimal amount, long usageResets) {
+        current.sum = Quantities.exactSum(current.sum.subtract(amount));
+        if (current.resets == usageResets) {
+            current.billable = Quantities.exactSum(current.billable.subtract(amount));
+        }
+        current.reverted = Quantities.exactSum(current.reverted.add(amount));
+        current.revertCount++;
         return current;
     }
 

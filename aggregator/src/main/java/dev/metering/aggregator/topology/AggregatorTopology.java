@@ -16,6 +16,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
@@ -24,7 +25,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * usage-events (raw bytes) ──► usage-aggregator ──► usage-rollups      (RollupKey → Rollup, Avro)
- *                               │ accepted-ids-v2      └─► usage-events-dlq  (original bytes, reason in headers)
+ *                               │ accepted-ids-v2      ├─► usage-events-dlq  (original bytes, reason in headers)
+ *                               │                      └─► usage-verdicts    (identity → Verdict JSON: every revert, usages on request)
  *                               │ hour-rollups-v2
  *                               │ unemitted-rollups-v2 (emitted every AGGREGATOR_EMIT_INTERVAL by a punctuator)
  * </pre>
@@ -38,6 +40,7 @@ public final class AggregatorTopology {
     public static final String PROCESSOR = "usage-aggregator";
     public static final String ROLLUPS_SINK = "usage-rollups-sink";
     public static final String DLQ_SINK = "usage-events-dlq-sink";
+    public static final String VERDICTS_SINK = "usage-verdicts-sink";
     /**
      * Accepted event identities (key-value, time-bucketed keys). Named apart from version 1's {@code dedupe-store}
      * (a window store keyed without tenant and id space), so an upgraded app never reads the old changelog.
@@ -77,6 +80,7 @@ public final class AggregatorTopology {
                 .withCachingDisabled(), PROCESSOR);
         topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
+        topology.addSink(VERDICTS_SINK, Topics.USAGE_VERDICTS, new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
         return topology;
     }
 

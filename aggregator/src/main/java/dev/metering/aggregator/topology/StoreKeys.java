@@ -12,7 +12,8 @@ final class StoreKeys {
 
     /** An event's identity: (tenant, billing account, id space, event id). */
     static String dedupe(String tenant, String billingAccountId, IdSpace idSpace, String eventId) {
-        return tenant.length() + ":" + tenant + billingAccountId.length() + ":" + billingAccountId + idSpace.name() + ":" + eventId;
+        // The same text keys usage-verdicts, so a waiting API finds the verdict of the identity it sent.
+        return dev.metering.schemas.Verdict.key(tenant, billingAccountId, idSpace, eventId);
     }
 
     /** One rollup series (tenant, billing account, feature); the hour's start is the window store's timestamp. */

@@ -2,6 +2,7 @@ package dev.metering.aggregator.topology;
 
 import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
+import dev.metering.aggregator.dedupe.AcceptedEvent;
 import dev.metering.aggregator.dedupe.AcceptedIds;
 import dev.metering.aggregator.dedupe.EventFingerprint;
 import dev.metering.aggregator.rollup.RollupState;
@@ -14,12 +15,14 @@ import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
+import dev.metering.schemas.Verdict;
 import dev.metering.schemas.rules.EventRules;
 import dev.metering.schemas.rules.RuleViolation;
 import dev.metering.schemas.rules.Tenants;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.time.Clock;
 import java.time.Duration;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -111,7 +114,12 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
         UsageEvent event = validated.event();
+        if (event.getRevertsEventId() != null) {
+            processRevert(record, event, now);
+            return;
+        }
         String tenant = Tenants.of(event.getOrgId());
+        boolean verdictRequested = record.headers().lastHeader(Verdict.REQUESTED_HEADER) != null;
 
         String identity = StoreKeys.dedupe(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
         byte[] fingerprint = EventFingerprint.of(event);
@@ -119,9 +127,13 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         if (seen != null) {
             if (Arrays.equals(seen, fingerprint)) {
                 metrics.duplicate();
+                if (verdictRequested) {
+                    sendVerdict(new Verdict(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId(),
+                            Verdict.Outcome.DUPLICATE, null, "accepted before; counted once", false), record.timestamp());
+                }
             } else {
-                deadLetter(record, new Rejection(Reason.CONFLICT, "event_id '" + event.getEventId() + "' (id space " + event.getIdSpace()
-                        + ") of billing account '" + event.getBillingAccountId() + "' in tenant '" + tenant
+                rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.CONFLICT, "event_id '" + event.getEventId() + "' (id space "
+                        + event.getIdSpace() + ") of billing account '" + event.getBillingAccountId() + "' in tenant '" + tenant
                         + "' was accepted before with a different payload"));
             }
             return;
@@ -130,7 +142,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         try {
             rules.judgeEventTime(event.getEventTime(), Instant.ofEpochMilli(arrival), Instant.ofEpochMilli(now));
         } catch (RuleViolation violation) {
-            deadLetter(record, new Rejection(violation.kind().deadLetterReason(), violation.getMessage()));
+            rejectUsage(record, event, tenant, verdictRequested, new Rejection(violation.kind().deadLetterReason(), violation.getMessage()));
             return;
         }
 
@@ -142,16 +154,122 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             state = Rollups.add(stored == null ? null : RollupState.decode(stored), event);
         } catch (IllegalArgumentException e) {
             // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
-            deadLetter(record, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
+            rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
         rollupStore.put(series, state.encode(), hourStart);
+        markUnemitted(series, hourStart);
+        AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
+                ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
+                : new AcceptedEvent.Absolute();
+        acceptedIds.remember(identity, fingerprint, details.encode(), now);
+        metrics.accepted(Duration.between(event.getReceivedAt(), clock.instant()));
+        if (verdictRequested) {
+            sendVerdict(Verdict.applied(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId(), "counted"), record.timestamp());
+        }
+    }
+
+    /**
+     * A revert of an accepted DELTA usage (same tenant, account and id space), decided against the usage's entry in
+     * the dedupe state: applied when the usage is known, a DELTA, not a revert, its hour still open (grace period, by
+     * stream time) and the amount within what remains of it; otherwise dead-lettered with its own reason. Either way
+     * the revert's identity is remembered with its verdict, so a retry of it (same identity, same payload) gets the
+     * same verdict again and is never applied twice. Reverts of one usage are serialised by the partition (the
+     * account's), so together they never exceed its amount.
+     */
+    private void processRevert(Record<byte[], byte[]> record, UsageEvent revert, long now) {
+        String tenant = Tenants.of(revert.getOrgId());
+        String account = revert.getBillingAccountId();
+        String identity = StoreKeys.dedupe(tenant, account, revert.getIdSpace(), revert.getEventId());
+        byte[] fingerprint = EventFingerprint.of(revert);
+        AcceptedIds.Entry seen = acceptedIds.lookup(identity, now);
+        if (seen != null) {
+            AcceptedEvent earlier = AcceptedEvent.decode(seen.details());
+            if (Arrays.equals(seen.fingerprint(), fingerprint) && earlier instanceof AcceptedEvent.Revert stored) {
+                metrics.duplicate();
+                sendVerdict(revertVerdict(revert, tenant, stored).asRepeated(), record.timestamp());
+            } else {
+                Rejection conflict = new Rejection(Reason.CONFLICT, "event_id '" + revert.getEventId() + "' (id space " + revert.getIdSpace()
+                        + ") of billing account '" + account + "' in tenant '" + tenant + "' was accepted before with a different payload");
+                deadLetter(record, conflict);
+                sendVerdict(Verdict.rejected(tenant, account, revert.getIdSpace(), revert.getEventId(), conflict.reason(), conflict.detail()),
+                        record.timestamp());
+            }
+            return;
+        }
+
+        BigDecimal amount = revert.getQuantity();
+        String usageId = revert.getRevertsEventId();
+        String usage = "usage '" + usageId + "' (id space " + revert.getIdSpace() + ") of billing account '" + account + "' in tenant '" + tenant + "'";
+        AcceptedIds.Entry target = acceptedIds.lookup(StoreKeys.dedupe(tenant, account, revert.getIdSpace(), usageId), now);
+        AcceptedEvent targetEvent = target == null ? null : AcceptedEvent.decode(target.details());
+        AcceptedEvent.Revert verdict;
+        if (targetEvent == null || targetEvent instanceof AcceptedEvent.Legacy) {
+            verdict = new AcceptedEvent.Revert(Reason.REVERT_UNKNOWN_USAGE, targetEvent == null
+                    ? usage + " is unknown (never accepted, or accepted longer ago than the dedupe window)"
+                    : usage + " was accepted before this version kept usage amounts; it cannot be reverted");
+        } else if (targetEvent instanceof AcceptedEvent.Revert) {
+            verdict = new AcceptedEvent.Revert(Reason.REVERT_OF_REVERT, usage + " is a revert; a revert cannot be reverted");
+        } else if (targetEvent instanceof AcceptedEvent.Absolute) {
+            verdict = new AcceptedEvent.Revert(Reason.REVERT_OF_ABSOLUTE, usage + " is an ABSOLUTE value; only DELTA usages can be reverted");
+        } else {
+            AcceptedEvent.Delta delta = (AcceptedEvent.Delta) targetEvent;
+            Instant closes = rules.windowClosesAt(Instant.ofEpochMilli(delta.hourStart()));
+            String series = StoreKeys.rollup(tenant, account, delta.featureCode());
+            byte[] stored = rollupStore.fetch(series, delta.hourStart());
+            if (!closes.isAfter(Instant.ofEpochMilli(now)) || stored == null) {
+                verdict = new AcceptedEvent.Revert(Reason.REVERT_LATE, usage + " is in the hour " + Instant.ofEpochMilli(delta.hourStart())
+                        + " which closed at " + closes + " (grace " + rules.gracePeriod() + "); stream time is " + Instant.ofEpochMilli(now));
+            } else if (amount.compareTo(delta.remaining()) > 0) {
+                verdict = new AcceptedEvent.Revert(Reason.REVERT_EXCEEDS_USAGE, "revert amount " + plain(amount) + " is greater than what remains of "
+                        + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
+            } else {
+                RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
+                rollupStore.put(series, state.encode(), delta.hourStart());
+                markUnemitted(series, delta.hourStart());
+                BigDecimal reverted = delta.reverted().add(amount);
+                acceptedIds.update(target, delta.withReverted(reverted).encode());
+                verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
+                        + " of " + plain(delta.amount()) + " remains");
+            }
+        }
+        acceptedIds.remember(identity, fingerprint, verdict.encode(), now);
+        if (verdict.applied()) {
+            metrics.accepted(Duration.between(revert.getReceivedAt(), clock.instant()));
+        } else {
+            deadLetter(record, new Rejection(verdict.reason(), verdict.detail()));
+        }
+        sendVerdict(revertVerdict(revert, tenant, verdict), record.timestamp());
+    }
+
+    private static Verdict revertVerdict(UsageEvent revert, String tenant, AcceptedEvent.Revert verdict) {
+        return verdict.applied()
+                ? Verdict.applied(tenant, revert.getBillingAccountId(), revert.getIdSpace(), revert.getEventId(), verdict.detail())
+                : Verdict.rejected(tenant, revert.getBillingAccountId(), revert.getIdSpace(), revert.getEventId(), verdict.reason(), verdict.detail());
+    }
+
+    private static String plain(BigDecimal value) {
+        return value.stripTrailingZeros().toPlainString();
+    }
+
+    private void markUnemitted(String series, long hourStart) {
         String mark = StoreKeys.unemitted(series, hourStart);
         if (unemitted.get(mark) == null) {
             unemitted.put(mark, MARK);
         }
-        acceptedIds.remember(identity, fingerprint, now);
-        metrics.accepted(Duration.between(event.getReceivedAt(), clock.instant()));
+    }
+
+    private void rejectUsage(Record<byte[], byte[]> record, UsageEvent event, String tenant, boolean verdictRequested, Rejection rejection) {
+        deadLetter(record, rejection);
+        if (verdictRequested) {
+            sendVerdict(Verdict.rejected(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId(), rejection.reason(),
+                    rejection.detail()), record.timestamp());
+        }
+    }
+
+    /** In this task's transaction, like the rollups and dead letters: a reader with read_committed sees it iff the decision stands. */
+    private void sendVerdict(Verdict verdict, long timestamp) {
+        context.forward(new Record<Object, Object>(verdict.key(), verdict.toJson(), timestamp, new RecordHeaders()), AggregatorTopology.VERDICTS_SINK);
     }
 
     /** Sends the current rollup of every hour changed since the last emit, and forgets the marks, in this transaction. */

@@ -53,6 +53,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * through the topology. A recomputation from the accepted events (judged by a plain re-statement of DESIGN.md's
  * rules, in log order) of every hour equals the last rollup emitted for it; and days and months composed from the
  * emitted hours by the contract's fold equal a direct recomputation from the events by DESIGN.md's period rule.
+ * Reverts are mixed in (partial, exceeding, of unknown usages, of reverts, of ABSOLUTEs, late, retried, conflicting),
+ * judged by a plain restatement of the revert rules.
  */
 class AggregatorOracleTest {
     private static final Duration GRACE = Duration.ofHours(48);
@@ -106,6 +108,12 @@ class AggregatorOracleTest {
         assertThat(metrics.deadLetteredCount(Reason.FUTURE)).isEqualTo(oracle.future);
         assertThat(oracle.duplicates).isPositive();
         assertThat(oracle.conflicts).isPositive();
+        for (Reason reason : List.of(Reason.REVERT_UNKNOWN_USAGE, Reason.REVERT_OF_REVERT, Reason.REVERT_OF_ABSOLUTE,
+                Reason.REVERT_EXCEEDS_USAGE, Reason.REVERT_LATE)) {
+            assertThat(metrics.deadLetteredCount(reason)).as(reason.name()).isEqualTo((double) oracle.revertRejections.getOrDefault(reason, 0));
+        }
+        assertThat(oracle.revertsApplied).isPositive();
+        assertThat(oracle.revertRejections.getOrDefault(Reason.REVERT_EXCEEDS_USAGE, 0)).isPositive();
 
         for (Function<Instant, String> period : List.<Function<Instant, String>>of(AggregatorOracleTest::day, AggregatorOracleTest::month)) {
             Map<List<String>, Period> composed = composeFromHours(emitted.values(), period);
@@ -138,7 +146,19 @@ class AggregatorOracleTest {
                 // A retry: the same event again, received (and maybe produced) later.
                 UsageEvent earlier = sent.get(random.nextInt(sent.size())).event();
                 event = UsageEvent.newBuilder(earlier).setReceivedAt(arrival).build();
-            } else if (shape < 14 && !sent.isEmpty()) {
+            } else if (shape < 24 && !sent.isEmpty()) {
+                // A revert of an earlier event (usually a usage; sometimes a revert, an ABSOLUTE, or an unknown id).
+                UsageEvent target = sent.get(random.nextInt(sent.size())).event();
+                String targetId = random.nextInt(10) == 0 ? "unknown-" + random.nextInt(5) : target.getEventId();
+                BigDecimal amount = switch (random.nextInt(4)) {
+                    case 0 -> target.getQuantity();
+                    case 1 -> target.getQuantity().add(new BigDecimal("0.000000000001"));
+                    default -> target.getQuantity().divide(BigDecimal.valueOf(2 + random.nextInt(3)), 12, java.math.RoundingMode.DOWN);
+                };
+                event = UsageEvent.newBuilder(target).setEventId("r" + random.nextInt(200)).setRevertsEventId(targetId).setFeatureCode("")
+                        .setValueType(ValueType.DELTA).setQuantity(amount.signum() == 0 ? new BigDecimal("1.000000000000") : amount)
+                        .setEventTime(arrival).setReceivedAt(arrival).build();
+            } else if (shape < 28 && !sent.isEmpty()) {
                 // The same identity with another payload: a conflict, unless the first one was refused.
                 UsageEvent earlier = sent.get(random.nextInt(sent.size())).event();
                 event = UsageEvent.newBuilder(earlier).setQuantity(earlier.getQuantity().add(BigDecimal.ONE)).build();
@@ -189,6 +209,8 @@ class AggregatorOracleTest {
 
     static final class Oracle {
         final List<UsageEvent> accepted = new ArrayList<>();
+        final Map<Reason, Integer> revertRejections = new HashMap<>();
+        int revertsApplied;
         int duplicates;
         int conflicts;
         int late;
@@ -197,12 +219,47 @@ class AggregatorOracleTest {
         static Oracle judge(List<Sent> sent) {
             Oracle oracle = new Oracle();
             Map<List<Object>, UsageEvent> remembered = new HashMap<>();
+            Map<List<Object>, BigDecimal> revertedSoFar = new HashMap<>();
             Instant streamTime = Instant.EPOCH;
             for (Sent record : sent) {
                 UsageEvent event = record.event();
                 streamTime = streamTime.isAfter(record.arrival()) ? streamTime : record.arrival();
                 List<Object> identity = List.of(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getIdSpace(), event.getEventId());
                 UsageEvent first = remembered.get(identity);
+                if (event.getRevertsEventId() != null) {
+                    if (first != null) {
+                        if (samePayload(first, event)) {
+                            oracle.duplicates++;
+                        } else {
+                            oracle.conflicts++;
+                        }
+                        continue;
+                    }
+                    remembered.put(identity, event); // a revert is remembered with its verdict, applied or not
+                    List<Object> usageIdentity = Expected.identity(event, event.getRevertsEventId());
+                    UsageEvent usage = remembered.get(usageIdentity);
+                    BigDecimal reverted = revertedSoFar.getOrDefault(usageIdentity, BigDecimal.ZERO);
+                    Reason refused = null;
+                    if (usage == null) {
+                        refused = Reason.REVERT_UNKNOWN_USAGE;
+                    } else if (usage.getRevertsEventId() != null) {
+                        refused = Reason.REVERT_OF_REVERT;
+                    } else if (usage.getValueType() == ValueType.ABSOLUTE) {
+                        refused = Reason.REVERT_OF_ABSOLUTE;
+                    } else if (!usage.getEventTime().truncatedTo(ChronoUnit.HOURS).plus(Duration.ofHours(1)).plus(GRACE).isAfter(streamTime)) {
+                        refused = Reason.REVERT_LATE;
+                    } else if (reverted.add(event.getQuantity()).compareTo(usage.getQuantity()) > 0) {
+                        refused = Reason.REVERT_EXCEEDS_USAGE;
+                    }
+                    if (refused == null) {
+                        revertedSoFar.put(usageIdentity, reverted.add(event.getQuantity()));
+                        oracle.accepted.add(event);
+                        oracle.revertsApplied++;
+                    } else {
+                        oracle.revertRejections.merge(refused, 1, Integer::sum);
+                    }
+                    continue;
+                }
                 if (first != null) {
                     if (samePayload(first, event)) {
                         oracle.duplicates++;
@@ -221,8 +278,17 @@ class AggregatorOracleTest {
             return oracle;
         }
 
+        /** Equal but for received_at; a revert's event_time (when it was requested) does not count either. */
         private static boolean samePayload(UsageEvent a, UsageEvent b) {
-            return UsageEvent.newBuilder(a).setReceivedAt(Instant.EPOCH).build().equals(UsageEvent.newBuilder(b).setReceivedAt(Instant.EPOCH).build());
+            return comparable(a).equals(comparable(b));
+        }
+
+        private static UsageEvent comparable(UsageEvent event) {
+            UsageEvent.Builder builder = UsageEvent.newBuilder(event).setReceivedAt(Instant.EPOCH);
+            if (event.getRevertsEventId() != null) {
+                builder.setEventTime(Instant.EPOCH);
+            }
+            return builder.build();
         }
     }
 
@@ -284,7 +350,22 @@ class AggregatorOracleTest {
      * billable quantity (ABSOLUTE then DELTAs in acceptance order), plus the DELTA sums of all later hours; without
      * an ABSOLUTE, the sum of the DELTAs.
      */
-    private static Map<List<String>, Period> recomputeFromEvents(List<UsageEvent> accepted, Function<Instant, String> period) {
+    private static Map<List<String>, Period> recomputeFromEvents(List<UsageEvent> acceptedWithReverts, Function<Instant, String> period) {
+        // A revert counts in its usage's hour, as a negative DELTA (billable: see the running value below).
+        Map<List<Object>, UsageEvent> usages = new HashMap<>();
+        Map<UsageEvent, UsageEvent> revertedUsage = new java.util.IdentityHashMap<>();
+        List<UsageEvent> accepted = new ArrayList<>();
+        for (UsageEvent event : acceptedWithReverts) {
+            if (event.getRevertsEventId() == null) {
+                usages.put(Expected.identity(event, event.getEventId()), event);
+                accepted.add(event);
+            } else {
+                UsageEvent usage = usages.get(Expected.identity(event, event.getRevertsEventId()));
+                UsageEvent placed = UsageEvent.newBuilder(event).setFeatureCode(usage.getFeatureCode()).setEventTime(usage.getEventTime()).build();
+                revertedUsage.put(placed, usage);
+                accepted.add(placed);
+            }
+        }
         Map<List<String>, List<UsageEvent>> byPeriod = new HashMap<>();
         for (UsageEvent event : accepted) {
             byPeriod.computeIfAbsent(List.of(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getFeatureCode(),
@@ -300,8 +381,17 @@ class AggregatorOracleTest {
             BigDecimal min = latest.getQuantity();
             BigDecimal max = latest.getQuantity();
             UsageEvent appliedAbsolute = null;
+            long usageCount = 0;
             for (UsageEvent event : events) {
                 Instant hour = event.getEventTime().truncatedTo(ChronoUnit.HOURS);
+                if (revertedUsage.containsKey(event)) {
+                    sum = sum.subtract(event.getQuantity());
+                    if (lastAbsoluteHour == null || hour.isAfter(lastAbsoluteHour)) {
+                        billable = billable.subtract(event.getQuantity());
+                    }
+                    continue;
+                }
+                usageCount++;
                 boolean delta = event.getValueType() == ValueType.DELTA;
                 if (delta) {
                     sum = sum.add(event.getQuantity());
@@ -318,12 +408,20 @@ class AggregatorOracleTest {
             }
             if (lastAbsoluteHour != null) {
                 // That hour's running value, in acceptance order: an ABSOLUTE later than the applied one sets it, DELTAs add.
+                // A revert lowers it only when no ABSOLUTE was applied to the hour after its usage.
                 BigDecimal running = BigDecimal.ZERO;
+                Map<UsageEvent, UsageEvent> absoluteAtUsage = new java.util.IdentityHashMap<>();
                 for (UsageEvent event : events) {
                     if (!event.getEventTime().truncatedTo(ChronoUnit.HOURS).equals(lastAbsoluteHour)) {
                         continue;
                     }
-                    if (event.getValueType() == ValueType.DELTA) {
+                    UsageEvent usage = revertedUsage.get(event);
+                    if (usage != null) {
+                        if (absoluteAtUsage.get(usage) == appliedAbsolute) {
+                            running = running.subtract(event.getQuantity());
+                        }
+                    } else if (event.getValueType() == ValueType.DELTA) {
+                        absoluteAtUsage.put(event, appliedAbsolute);
                         running = running.add(event.getQuantity());
                     } else if (appliedAbsolute == null || event.getEventTime().isAfter(appliedAbsolute.getEventTime())
                             || (event.getEventTime().equals(appliedAbsolute.getEventTime()) && event.getEventId().compareTo(appliedAbsolute.getEventId()) > 0)) {
@@ -333,7 +431,7 @@ class AggregatorOracleTest {
                 }
                 billable = billable.add(running);
             }
-            result.put(key, new Period(events.size(), sum, min, max, latest.getEventTime(), latest.getEventId(), lastAbsoluteHour != null,
+            result.put(key, new Period(usageCount, sum, min, max, latest.getEventTime(), latest.getEventId(), lastAbsoluteHour != null,
                     billable.setScale(12)));
         });
         return result;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metering.avro.UsageEvent;
 import dev.metering.ingest.kafka.UsageEventPublisher;
+import dev.metering.ingest.revert.DuplicateCheck;
+import dev.metering.ingest.revert.RevertService;
 import dev.metering.ingest.validation.InvalidFieldException;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
@@ -15,7 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import org.jetbrains.annotations.NotNull;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,13 +31,21 @@ public abstract class UsageEndpoint<P> implements Handler {
     public static final String API_ATTRIBUTE = "ingest.api";
     private static final Logger LOG = LoggerFactory.getLogger(UsageEndpoint.class);
 
-    /** What the endpoints share. */
+    /**
+     * What the endpoints share. {@code reverts} and {@code duplicates} answer with the aggregator's verdicts (reverts;
+     * "was this usage applied before?").
+     */
     public record Support(ObjectMapper json, RequestRules rules, UsageEventPublisher publisher, RateLimiter rateLimiter,
-                          IngestMetrics metrics, long maxBodyBytes, long retryAfterSeconds, String deliveryTimeoutText) {
+                          IngestMetrics metrics, long maxBodyBytes, long retryAfterSeconds, String deliveryTimeoutText,
+                          RevertService reverts, DuplicateCheck duplicates) {
     }
 
     /** The events of a valid request and the body to answer once they are acknowledged. */
     public record Prepared(List<UsageEvent> events, Object successBody) {
+    }
+
+    /** The answer to a request whose events were sent: status and JSON body. */
+    public record Reply(int status, Object body) {
     }
 
     protected final Support support;
@@ -71,6 +80,16 @@ public abstract class UsageEndpoint<P> implements Handler {
         return null;
     }
 
+    /**
+     * Sends the prepared events and completes with the answer; by default once Kafka acknowledged every event, with
+     * 200 and the prepared body. An endpoint that answers with the aggregator's verdict (reverts; Frontier's 409 on
+     * duplicates) overrides this; a future failing with an {@link ApiException} is answered with it, any other
+     * failure as Kafka not acknowledging (503).
+     */
+    protected CompletableFuture<Reply> send(Prepared prepared) {
+        return support.publisher().publish(prepared.events()).thenApply(ok -> new Reply(200, prepared.successBody()));
+    }
+
     @Override
     public final void handle(@NotNull Context ctx) {
         ctx.attribute(API_ATTRIBUTE, api);
@@ -85,19 +104,15 @@ public abstract class UsageEndpoint<P> implements Handler {
                 respond(ctx, 200, prepared.successBody());
                 return;
             }
-            ctx.future(() -> support.publisher().publish(prepared.events()).handle((ok, error) -> {
+            ctx.future(() -> send(prepared).handle((reply, error) -> {
                 if (error == null) {
                     support.metrics().eventsAccepted(api, count);
-                    return answerAcknowledged(prepared);
-                }
-                ApiException failure = produceFailure(error);
-                support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
-                return CompletableFuture.<Object>failedFuture(failure);
-            }).thenCompose(answer -> answer).handle((answer, error) -> {
-                if (error == null) {
-                    respond(ctx, 200, answer);
+                    respond(ctx, reply.status(), reply.body());
                 } else {
-                    respondError(ctx, Errors.toApiException(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error));
+                    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                    ApiException failure = cause instanceof ApiException answer ? answer : produceFailure(error);
+                    support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
+                    respondError(ctx, failure);
                 }
                 return null;
             }));
@@ -115,16 +130,6 @@ public abstract class UsageEndpoint<P> implements Handler {
             support.metrics().eventsRejected(api, answer.kind().metricReason(), body == null ? 1 : eventCount(body));
             respondError(ctx, answer);
         }
-    }
-
-    /**
-     * The answer once Kafka acknowledged every event of the request: the prepared success body. An endpoint whose
-     * answer is a verdict only the aggregator can give (a revert applied or refused, usages already applied) overrides
-     * this to wait for it, bounded, and completes with the body or an {@link ApiException} (e.g. UNAVAILABLE with
-     * {@code Retry-After} when no verdict came in time); the events are durable either way.
-     */
-    protected CompletionStage<Object> answerAcknowledged(Prepared prepared) {
-        return CompletableFuture.completedFuture(prepared.successBody());
     }
 
     private ApiException produceFailure(Throwable error) {

@@ -2,6 +2,7 @@ package dev.metering.ingest.kafka;
 
 import dev.metering.avro.UsageEvent;
 import dev.metering.schemas.Topics;
+import dev.metering.schemas.Verdict;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroSerializer;
 import java.time.Duration;
@@ -26,6 +27,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * once one of them failed or the delivery timeout passed; it never blocks the caller.
  */
 public final class UsageEventPublisher implements AutoCloseable {
+    private static final byte[] VERDICT_REQUESTED = "1".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     private final KafkaProducer<String, UsageEvent> producer;
     private final Duration deliveryTimeout;
     /**
@@ -70,6 +72,14 @@ public final class UsageEventPublisher implements AutoCloseable {
 
     /** Completes when all events are acknowledged by the broker (in-sync replicas included). */
     public CompletableFuture<Void> publish(List<UsageEvent> events) {
+        return publish(events, false);
+    }
+
+    /**
+     * As {@link #publish(List)}; with {@code requestVerdicts} each record carries {@link Verdict#REQUESTED_HEADER}, so the
+     * aggregator writes its verdict on the usage to {@code usage-verdicts} (reverts always get one).
+     */
+    public CompletableFuture<Void> publish(List<UsageEvent> events, boolean requestVerdicts) {
         CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
         for (int i = 0; i < events.size(); i++) {
             acks[i] = new CompletableFuture<>();
@@ -86,7 +96,11 @@ public final class UsageEventPublisher implements AutoCloseable {
                         continue;
                     }
                     try {
-                        producer.send(new ProducerRecord<>(Topics.USAGE_EVENTS, event.getBillingAccountId(), event), (metadata, error) -> {
+                        ProducerRecord<String, UsageEvent> record = new ProducerRecord<>(Topics.USAGE_EVENTS, event.getBillingAccountId(), event);
+                        if (requestVerdicts) {
+                            record.headers().add(Verdict.REQUESTED_HEADER, VERDICT_REQUESTED);
+                        }
+                        producer.send(record, (metadata, error) -> {
                             if (error == null) {
                                 ack.complete(null);
                             } else {

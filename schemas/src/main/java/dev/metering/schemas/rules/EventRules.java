@@ -16,7 +16,8 @@ import java.util.Objects;
  * what the aggregator would dead-letter.
  *
  * <ul>
- *   <li>{@link #check(UsageEvent)}: required fields, identifiers ({@link Identifiers}), quantities (exact
+ *   <li>{@link #check(UsageEvent)}: required fields (a revert, {@code reverts_event_id} set, needs no feature code,
+ *       but a DELTA quantity greater than 0), identifiers ({@link Identifiers}), quantities (exact
  *       decimal(38, 12), never negative), texts. Identifiers are normalised in place.</li>
  *   <li>Time: an event is FUTURE when its time is more than {@code maxFutureSkew} after the reference (the API's
  *       clock, the record's arrival in Kafka); it is LATE once its UTC hour ended more than {@code gracePeriod}
@@ -65,7 +66,14 @@ public final class EventRules {
     public UsageEvent check(UsageEvent event) {
         event.setOrgId(Identifiers.normalizeOptional("org_id", event.getOrgId()));
         event.setBillingAccountId(Identifiers.normalize("billing_account_id", event.getBillingAccountId()));
-        event.setFeatureCode(Identifiers.normalize("feature_code", event.getFeatureCode()));
+        boolean revert = event.getRevertsEventId() != null;
+        if (revert) {
+            // A revert applies to its usage's feature and hour (the aggregator knows them); its own feature_code is ignored.
+            event.setFeatureCode(Identifiers.text("feature_code", event.getFeatureCode() == null ? "" : event.getFeatureCode(), Identifiers.MAX_LENGTH));
+            event.setRevertsEventId(Identifiers.normalize("reverts_event_id", event.getRevertsEventId()));
+        } else {
+            event.setFeatureCode(Identifiers.normalize("feature_code", event.getFeatureCode()));
+        }
         event.setEventId(Identifiers.normalize("event_id", event.getEventId()));
         if (event.getQuantity() == null) {
             throw new RuleViolation("quantity", RuleViolation.Kind.MISSING, "is required");
@@ -80,6 +88,12 @@ public final class EventRules {
             throw new RuleViolation("received_at", RuleViolation.Kind.MISSING, "is required");
         }
         event.setQuantity(quantity("quantity", event.getQuantity()));
+        if (revert && event.getQuantity().signum() == 0) {
+            throw new RuleViolation("quantity", RuleViolation.Kind.INVALID, "of a revert must be greater than 0");
+        }
+        if (revert && event.getValueType() != ValueType.DELTA) {
+            throw new RuleViolation("value_type", RuleViolation.Kind.INVALID, "of a revert must be DELTA");
+        }
         if (event.getEventTime().toEpochMilli() < 0) {
             throw new RuleViolation("event_time", RuleViolation.Kind.INVALID, "is before 1970: " + event.getEventTime());
         }

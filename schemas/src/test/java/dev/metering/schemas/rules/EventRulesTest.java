@@ -87,6 +87,29 @@ class EventRulesTest {
         assertThatThrownBy(() -> RULES.check(badOrg)).hasMessageStartingWith("org_id holds a lone surrogate");
     }
 
+    @Test
+    void aRevertNeedsNoFeatureButAPositiveDeltaAndANormalisedTarget() {
+        UsageEvent revert = event("acct-1", "", "r-1", "2");
+        revert.setRevertsEventId("cafe\u0301-usage");
+        RULES.check(revert);
+        assertThat(revert.getRevertsEventId()).isEqualTo("caf\u00e9-usage");
+        assertThat(revert.getFeatureCode()).isEmpty();
+
+        UsageEvent zero = event("acct-1", "", "r-2", "0");
+        zero.setRevertsEventId("u-1");
+        assertThatThrownBy(() -> RULES.check(zero)).hasMessageContaining("greater than 0");
+        UsageEvent absolute = event("acct-1", "", "r-3", "1");
+        absolute.setRevertsEventId("u-1");
+        absolute.setValueType(ValueType.ABSOLUTE);
+        assertThatThrownBy(() -> RULES.check(absolute)).hasMessageContaining("must be DELTA");
+        UsageEvent blankTarget = event("acct-1", "", "r-4", "1");
+        blankTarget.setRevertsEventId(" ");
+        assertThatThrownBy(() -> RULES.check(blankTarget))
+                .satisfies(e -> assertThat(((RuleViolation) e).field()).isEqualTo("reverts_event_id"));
+        assertThatThrownBy(() -> RULES.check(event("acct-1", "", "u-2", "1")))
+                .as("a usage still needs its feature").satisfies(e -> assertThat(((RuleViolation) e).field()).isEqualTo("feature_code"));
+    }
+
     private static UsageEvent event(String account, String feature, String id, String quantity) {
         return UsageEvent.newBuilder()
                 .setEventId(id).setBillingAccountId(account).setFeatureCode(feature)

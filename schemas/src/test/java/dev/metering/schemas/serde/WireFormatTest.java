@@ -98,7 +98,8 @@ class WireFormatTest {
                 + "02" + "02" + "026b" + "0276" + "00" // metadata: branch 1, one entry k=v, end of blocks
                 + "02" + "0a" + "6b696e6465"    // origin: branch 1, "kinde"
                 + "00"                           // id_space NATIVE = index 0
-                + "00";                          // event_time_defaulted false
+                + "00"                           // event_time_defaulted false
+                + "00";                          // reverts_event_id: null (a usage, not a revert)
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
     }
 
@@ -152,6 +153,7 @@ class WireFormatTest {
         assertThat(read.getOrigin()).isNull();
         assertThat(read.getOrgId()).as("old producers' events belong to the default tenant").isNull();
         assertThat(read.getIdSpace()).as("and to the native id space").isEqualTo(dev.metering.avro.IdSpace.NATIVE);
+        assertThat(read.getRevertsEventId()).as("old producers' events are usages, not reverts").isNull();
     }
 
     @Test

@@ -110,6 +110,13 @@ public final class RollupDecoder {
         }
         String decimal = decimalProblem("quantity_sum", value.getQuantitySum(), true);
         decimal = decimal != null ? decimal : decimalProblem("billable_quantity", value.getBillableQuantity(), true);
+        decimal = decimal != null ? decimal : decimalProblem("reverted_quantity", value.getRevertedQuantity(), true);
+        if (decimal == null && value.getRevertedQuantity().signum() < 0) {
+            decimal = "reverted_quantity must not be negative, got " + value.getRevertedQuantity().toPlainString();
+        }
+        if (decimal == null && value.getRevertCount() < 0) {
+            decimal = "revert_count must be >= 0, got " + value.getRevertCount();
+        }
         decimal = decimal != null ? decimal : decimalProblem("latest_value", value.getLatestValue(), false);
         decimal = decimal != null ? decimal : decimalProblem("min_value", value.getMinValue(), false);
         return decimal != null ? decimal : decimalProblem("max_value", value.getMaxValue(), false);

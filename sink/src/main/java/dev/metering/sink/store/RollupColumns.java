@@ -14,7 +14,8 @@ public record RollupColumns(String[] orgIds, String[] billingAccountIds, String[
                             String[] windowEnds, String[] eventCounts, String[] quantitySums, String[] billableQuantities,
                             String[] latestValues, String[] latestValueTypes, String[] latestEventTimes, String[] latestEventIds,
                             String[] latestAbsoluteEventTimes, String[] latestAbsoluteEventIds, String[] minValues,
-                            String[] maxValues, String[] firstEventTimes, String[] lastEventTimes, String[] updatedAts) {
+                            String[] maxValues, String[] firstEventTimes, String[] lastEventTimes, String[] updatedAts,
+                            String[] revertedQuantities, String[] revertCounts) {
 
     public static RollupColumns of(List<RollupRow> rows) {
         return new RollupColumns(
@@ -37,7 +38,9 @@ public record RollupColumns(String[] orgIds, String[] billingAccountIds, String[
                 column(rows, row -> decimal(row.maxValue())),
                 column(rows, row -> time(row.firstEventTime())),
                 column(rows, row -> time(row.lastEventTime())),
-                column(rows, row -> time(row.updatedAt())));
+                column(rows, row -> time(row.updatedAt())),
+                column(rows, row -> decimal(row.revertedQuantity())),
+                column(rows, row -> Long.toString(row.revertCount())));
     }
 
     private static String[] column(List<RollupRow> rows, Function<RollupRow, String> value) {

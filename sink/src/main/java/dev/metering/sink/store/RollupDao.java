@@ -15,7 +15,7 @@ public interface RollupDao {
     /**
      * Inserts or updates rollups in one statement whose text never changes (the rows come as one array per column),
      * so PostgreSQL and the driver prepare it once: one round trip and one execution per batch instead of one per row.
-     * An update applies only when it is newer (greater event_count) than the stored row, so a stale or replayed
+     * An update applies only when it is newer (greater event_count + revert_count) than the stored row, so a stale or replayed
      * version never overwrites a newer one. The rows' keys must be distinct.
      *
      * @return how many rows were written; the others were stale (a newer or equal version was already stored)
@@ -25,14 +25,15 @@ public interface RollupDao {
                 INSERT INTO usage_rollups (org_id, billing_account_id, feature_code, window_size, window_start, window_end, event_count,
                                            quantity_sum, billable_quantity, latest_value, latest_value_type, latest_event_time,
                                            latest_event_id, latest_absolute_event_time, latest_absolute_event_id, min_value, max_value,
-                                           first_event_time, last_event_time, updated_at)
+                                           first_event_time, last_event_time, updated_at, reverted_quantity, revert_count)
                 SELECT * FROM unnest(:orgIds, :billingAccountIds, :featureCodes, :windowSizes, CAST(:windowStarts AS timestamptz[]),
                                      CAST(:windowEnds AS timestamptz[]), CAST(:eventCounts AS bigint[]), CAST(:quantitySums AS numeric[]),
                                      CAST(:billableQuantities AS numeric[]), CAST(:latestValues AS numeric[]), :latestValueTypes,
                                      CAST(:latestEventTimes AS timestamptz[]), :latestEventIds, CAST(:latestAbsoluteEventTimes AS timestamptz[]),
                                      :latestAbsoluteEventIds, CAST(:minValues AS numeric[]), CAST(:maxValues AS numeric[]),
                                      CAST(:firstEventTimes AS timestamptz[]), CAST(:lastEventTimes AS timestamptz[]),
-                                     CAST(:updatedAts AS timestamptz[]))
+                                     CAST(:updatedAts AS timestamptz[]), CAST(:revertedQuantities AS numeric[]),
+                                     CAST(:revertCounts AS bigint[]))
                 ON CONFLICT (org_id, billing_account_id, feature_code, window_size, window_start) DO UPDATE SET
                     window_end = EXCLUDED.window_end,
                     event_count = EXCLUDED.event_count,
@@ -49,8 +50,10 @@ public interface RollupDao {
                     first_event_time = EXCLUDED.first_event_time,
                     last_event_time = EXCLUDED.last_event_time,
                     updated_at = EXCLUDED.updated_at,
+                    reverted_quantity = EXCLUDED.reverted_quantity,
+                    revert_count = EXCLUDED.revert_count,
                     stored_at = now()
-                WHERE usage_rollups.event_count < EXCLUDED.event_count
+                WHERE usage_rollups.event_count + usage_rollups.revert_count < EXCLUDED.event_count + EXCLUDED.revert_count
                 RETURNING 1)
             SELECT count(*) FROM written
             """)

@@ -25,7 +25,9 @@ public record RollupRow(
         BigDecimal maxValue,
         Instant firstEventTime,
         Instant lastEventTime,
-        Instant updatedAt) {
+        Instant updatedAt,
+        BigDecimal revertedQuantity,
+        long revertCount) {
 
     public static RollupRow of(Rollup rollup) {
         return new RollupRow(
@@ -48,15 +50,22 @@ public record RollupRow(
                 rollup.getMaxValue(),
                 rollup.getFirstEventTime(),
                 rollup.getLastEventTime(),
-                rollup.getUpdatedAt());
+                rollup.getUpdatedAt(),
+                rollup.getRevertedQuantity(),
+                rollup.getRevertCount());
     }
 
     /**
-     * The newer of two versions of the same window: event_count grows with every update; on a tie the candidate
-     * (the one read later) wins.
+     * The newer of two versions of the same window: event_count + revert_count grows with every update (a usage or
+     * a revert); on a tie the candidate (the one read later) wins.
      */
     public static RollupRow newer(RollupRow kept, RollupRow candidate) {
-        return candidate.eventCount() >= kept.eventCount() ? candidate : kept;
+        return candidate.version() >= kept.version() ? candidate : kept;
+    }
+
+    /** Grows with every update of the window: accepted usages plus applied reverts. */
+    public long version() {
+        return eventCount + revertCount;
     }
 
     /** The primary key of the row. */

@@ -1,0 +1,263 @@
+package dev.metering.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metering.aggregator.AggregatorConfig;
+import dev.metering.aggregator.AggregatorService;
+import dev.metering.avro.Rollup;
+import dev.metering.avro.RollupKey;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ingest.auth.KindeJwtSettings;
+import dev.metering.schemas.TopicSetup.TopicSettings;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroDeserializer;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The native revert endpoint on a real broker with the real aggregator: the HTTP answer is the aggregator's verdict,
+ * a retry with the same Idempotency-Key is applied once, concurrent partial reverts never exceed the usage, and without
+ * an aggregator the answer is 503 with Retry-After.
+ */
+class RevertIT {
+    private static final String KEY = "revert-key";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    private static EmbeddedKafka kafka;
+    private static String registryUrl;
+    private static Path stateDir;
+    private static AggregatorService aggregator;
+    private static IngestApi api;
+
+    record Answer(int status, JsonNode body, String retryAfter) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start();
+        registryUrl = "mem://revert-it-" + UUID.randomUUID();
+        stateDir = Files.createTempDirectory("revert-it");
+        aggregator = startAggregator();
+        api = new IngestApi(IngestApiConfig.defaults(kafka.bootstrapServers(), registryUrl)
+                .withHttp("127.0.0.1", 0)
+                .withCredentials(List.of(), KindeJwtSettings.DISABLED, List.of(new ApiKey("tests", KEY)))
+                .withVerdictWaits(Duration.ofSeconds(3), Duration.ofSeconds(1))).start();
+        api.verdicts().assigned().get(60, TimeUnit.SECONDS);
+    }
+
+    private static AggregatorService startAggregator() {
+        AggregatorService service = new AggregatorService(new AggregatorConfig(kafka.bootstrapServers(), registryUrl, "revert-it", stateDir,
+                Duration.ofDays(35), Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 10L * 1024 * 1024,
+                "127.0.0.1", 0, new TopicSettings(2, (short) 1, Duration.ofDays(7), Duration.ofDays(30))));
+        service.start();
+        return service;
+    }
+
+    @AfterAll
+    static void stop() {
+        if (api != null) {
+            api.close();
+        }
+        if (aggregator != null) {
+            aggregator.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static Answer post(String path, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json").header("X-Api-Key", KEY)
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        try {
+            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(response.statusCode(), JSON.readTree(response.body()), response.headers().firstValue("Retry-After").orElse(null));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void usage(String account, String id, String quantity) {
+        Answer answer = post("/v1/events:batch", "{\"events\": [{\"event_id\": \"" + id + "\", \"billing_account_id\": \"" + account
+                + "\", \"feature_code\": \"api\", \"quantity\": " + quantity + "}]}");
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body().get("accepted").asInt()).isEqualTo(1);
+    }
+
+    private static Answer revert(String account, String usageId, String amount, String idempotencyKey) {
+        return post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"" + usageId + "\", \"amount\": \""
+                + amount + "\"}", "Idempotency-Key", idempotencyKey);
+    }
+
+    @Test
+    void everyVerdictIsTheHttpAnswerAndTheRollupIsNetOfTheAppliedReverts() {
+        String account = "acct-verdicts";
+        usage(account, "u-1", "10");
+
+        Answer applied = revert(account, "u-1", "4", "r-1");
+        assertThat(applied.status()).isEqualTo(200);
+        assertThat(applied.body().get("status").asText()).isEqualTo("applied");
+        assertThat(applied.body().get("detail").asText()).contains("6 of 10 remains");
+
+        Answer exceeding = revert(account, "u-1", "6.000000000001", "r-2");
+        assertThat(exceeding.status()).isEqualTo(400);
+        assertThat(exceeding.body().get("code").asText()).isEqualTo("INVALID_ARGUMENT");
+        assertThat(exceeding.body().get("message").asText()).startsWith("REVERT_EXCEEDS_USAGE");
+
+        Answer unknown = revert(account, "nope", "1", "r-3");
+        assertThat(unknown.status()).isEqualTo(400);
+        assertThat(unknown.body().get("message").asText()).startsWith("REVERT_UNKNOWN_USAGE");
+
+        Answer ofRevert = revert(account, "r-1", "1", "r-4");
+        assertThat(ofRevert.status()).isEqualTo(409);
+        assertThat(ofRevert.body().get("code").asText()).isEqualTo("ALREADY_EXISTS");
+        assertThat(ofRevert.body().get("message").asText()).startsWith("REVERT_OF_REVERT");
+
+        Answer retried = revert(account, "u-1", "4", "r-1");
+        assertThat(retried.status()).as("a retry gets the same verdict").isEqualTo(200);
+        assertThat(retried.body().get("repeated").asBoolean()).isTrue();
+        Answer exceedingAgain = revert(account, "u-1", "6.000000000001", "r-2");
+        assertThat(exceedingAgain.status()).isEqualTo(400);
+
+        Answer missingKey = post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"u-1\", \"amount\": 1}");
+        assertThat(missingKey.status()).isEqualTo(400);
+        assertThat(missingKey.body().get("message").asText()).contains("Idempotency-Key");
+
+        assertThat(revert(account, "u-1", "6", "r-5").status()).isEqualTo(200);
+        Rollup hour = awaitRollup(account, new BigDecimal("10"));
+        assertThat(hour.getQuantitySum()).isEqualByComparingTo("0");
+        assertThat(hour.getBillableQuantity()).isEqualByComparingTo("0");
+        assertThat(hour.getRevertCount()).isEqualTo(2);
+    }
+
+    @Test
+    void concurrentPartialRevertsNeverExceedTheUsage() throws Exception {
+        String account = "acct-concurrent";
+        usage(account, "u-1", "10");
+        List<CompletableFuture<Answer>> answers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String key = "c-" + i;
+            answers.add(CompletableFuture.supplyAsync(() -> revert(account, "u-1", "2", key)));
+        }
+        Map<Integer, Integer> byStatus = new HashMap<>();
+        for (CompletableFuture<Answer> answer : answers) {
+            byStatus.merge(answer.get(60, TimeUnit.SECONDS).status(), 1, Integer::sum);
+        }
+        assertThat(byStatus).containsEntry(200, 5).containsEntry(400, 3);
+        assertThat(awaitRollup(account, new BigDecimal("10")).getQuantitySum()).isEqualByComparingTo("0");
+    }
+
+    @Test
+    void withoutAnAggregatorTheAnswerIs503AndARetryLaterIsAppliedOnce() {
+        String account = "acct-down";
+        usage(account, "u-1", "10");
+        assertThat(revert(account, "u-1", "1", "warm-up").status()).isEqualTo(200);
+
+        aggregator.close();
+        try {
+            Answer noVerdict = revert(account, "u-1", "3", "r-down");
+            assertThat(noVerdict.status()).isEqualTo(503);
+            assertThat(noVerdict.retryAfter()).isNotNull();
+            assertThat(noVerdict.body().get("code").asText()).isEqualTo("UNAVAILABLE");
+        } finally {
+            aggregator = startAggregator();
+        }
+        Answer retried = revertEventually(account, "u-1", "3", "r-down");
+        assertThat(retried.status()).isEqualTo(200);
+        // 1 + 3 reverted, once each: 6 remain, not 3.
+        assertThat(revert(account, "u-1", "6.000000000001", "r-probe").status()).isEqualTo(400);
+        assertThat(revert(account, "u-1", "6", "r-rest").status()).isEqualTo(200);
+        assertThat(awaitRollup(account, new BigDecimal("10")).getRevertCount()).isEqualTo(3);
+    }
+
+    @Test
+    void aDuplicateCheckTellsUsagesAppliedBeforeFromNewOnes() throws Exception {
+        java.time.Instant now = java.time.Instant.now();
+        java.util.function.Function<String, dev.metering.avro.UsageEvent> usage = id -> dev.metering.avro.UsageEvent.newBuilder()
+                .setEventId(id).setBillingAccountId("acct-dup").setOrgId("org-f").setIdSpace(dev.metering.avro.IdSpace.FRONTIER)
+                .setFeatureCode("api").setQuantity(new BigDecimal("1.000000000000")).setValueType(dev.metering.avro.ValueType.DELTA)
+                .setEventTime(now).setReceivedAt(now).setOrigin("frontier").build();
+
+        List<dev.metering.schemas.Verdict> first = api.duplicateCheck().verdicts(List.of(usage.apply("f-1"))).get(30, TimeUnit.SECONDS);
+        assertThat(first).extracting(dev.metering.schemas.Verdict::outcome).containsExactly(dev.metering.schemas.Verdict.Outcome.APPLIED);
+        assertThat(dev.metering.ingest.revert.DuplicateCheck.anyAlreadyApplied(first)).isFalse();
+
+        List<dev.metering.schemas.Verdict> mixed = api.duplicateCheck().verdicts(List.of(usage.apply("f-2"), usage.apply("f-1")))
+                .get(30, TimeUnit.SECONDS);
+        assertThat(mixed).extracting(dev.metering.schemas.Verdict::outcome)
+                .containsExactly(dev.metering.schemas.Verdict.Outcome.APPLIED, dev.metering.schemas.Verdict.Outcome.DUPLICATE);
+        assertThat(dev.metering.ingest.revert.DuplicateCheck.anyAlreadyApplied(mixed)).isTrue();
+
+        // Frontier's revert through the same service: IdSpace.FRONTIER, the tenant from the credential.
+        dev.metering.schemas.Verdict reverted = api.reverts().revert("org-f", "acct-dup", dev.metering.avro.IdSpace.FRONTIER, "f-2",
+                new BigDecimal("1"), "fr-1", "frontier", field -> field).get(30, TimeUnit.SECONDS);
+        assertThat(reverted.outcome()).isEqualTo(dev.metering.schemas.Verdict.Outcome.APPLIED);
+        dev.metering.schemas.Verdict nativeSpace = api.reverts().revert("org-f", "acct-dup", dev.metering.avro.IdSpace.NATIVE, "f-1",
+                new BigDecimal("1"), "fr-2", "frontier", field -> field).get(30, TimeUnit.SECONDS);
+        assertThat(nativeSpace.rejectionReason()).as("ids of another id space are other usages")
+                .isEqualTo(dev.metering.schemas.DeadLetter.Reason.REVERT_UNKNOWN_USAGE);
+    }
+
+    /** Retries while the restarted aggregator is still taking its partitions (503), as a client would. */
+    private static Answer revertEventually(String account, String usageId, String amount, String key) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        Answer answer;
+        do {
+            answer = revert(account, usageId, amount, key);
+        } while (answer.status() == 503 && System.nanoTime() < deadline);
+        return answer;
+    }
+
+    /** The account's hour from usage-rollups (read_committed), once its reverted quantity reached the given value. */
+    private static Rollup awaitRollup(String account, BigDecimal reverted) {
+        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(registryUrl);
+        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "revert-it-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<RollupKey, Rollup> consumer = new KafkaConsumer<>(config, new AvroDeserializer<>(RollupKey.class, registry),
+                new AvroDeserializer<>(Rollup.class, registry))) {
+            consumer.subscribe(List.of(Topics.USAGE_ROLLUPS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            Rollup latest = null;
+            while (System.nanoTime() < deadline) {
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.key().getBillingAccountId().equals(account)) {
+                        latest = record.value();
+                    }
+                }
+                if (latest != null && latest.getRevertedQuantity().compareTo(reverted) == 0) {
+                    return latest;
+                }
+            }
+            throw new AssertionError("no rollup of " + account + " with reverted_quantity " + reverted + "; last: " + latest);
+        }
+    }
+}
