@@ -10,6 +10,7 @@ import dev.metering.ingest.auth.ApiKeyAuthenticator;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.KindeTokenVerifier;
 import dev.metering.ingest.batch.BatchEventsEndpoint;
+import dev.metering.ingest.frontier.FrontierRevertEndpoint;
 import dev.metering.ingest.frontier.FrontierUsageEndpoint;
 import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.ErrorKind;
@@ -153,6 +154,10 @@ public final class IngestApi implements AutoCloseable {
         app.post(FrontierUsageEndpoint.BODY_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.BODY_FORM, support, frontierUsers));
         app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.PATH_FORM, support, frontierUsers));
         app.post(FrontierUsageEndpoint.CONNECT_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
+        // the body form's literal path never matches the revert wildcards (other segments), so the order is free here
+        app.post(FrontierRevertEndpoint.BODY_PATH, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.BODY_FORM, support, frontierUsers));
+        app.post(FrontierRevertEndpoint.ROUTE, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.PATH_FORM, support, frontierUsers));
+        app.post(FrontierRevertEndpoint.CONNECT_PATH, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
         app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
         app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
         app.post(RevertEndpoint.PATH, new RevertEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));

@@ -51,8 +51,13 @@ public final class CreateBillingUsage {
          * equal them, and {@code project_id} must not be sent (the path names the org).
          */
         public static Target fromPath(String orgId, String billingId, JsonFields request) {
-            Target target = new Target(RequestRules.identifier(FrontierUsageEndpoint.ORG_PARAMETER, orgId), FrontierUsageEndpoint.ORG_PARAMETER,
-                    RequestRules.identifier(FrontierUsageEndpoint.BILLING_PARAMETER, billingId), FrontierUsageEndpoint.BILLING_PARAMETER);
+            return fromPath(orgId, FrontierUsageEndpoint.ORG_PARAMETER, billingId, FrontierUsageEndpoint.BILLING_PARAMETER, request);
+        }
+
+        /** {@link #fromPath(String, String, JsonFields)} for a route whose path parameters have other names. */
+        public static Target fromPath(String orgId, String orgParameter, String billingId, String billingParameter, JsonFields request) {
+            Target target = new Target(RequestRules.identifier(orgParameter, orgId), orgParameter,
+                    RequestRules.identifier(billingParameter, billingId), billingParameter);
             requireMatch(request, "org_id", target.org());
             requireMatch(request, "billing_id", target.billing());
             refuseProjectWithOrg(request);

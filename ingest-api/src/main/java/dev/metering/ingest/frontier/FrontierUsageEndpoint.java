@@ -11,7 +11,14 @@ import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
+import dev.metering.avro.UsageEvent;
+import dev.metering.ingest.revert.DuplicateCheck;
+import dev.metering.schemas.DeadLetter;
+import dev.metering.schemas.Verdict;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Frontier's {@code CreateBillingUsage} on each route Frontier clients call ({@link Form}): the REST path form, the
@@ -50,6 +57,11 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
 
         Form(ErrorFormat errors) {
             this.errors = errors;
+        }
+
+        /** The error shape of the route. */
+        public ErrorFormat errors() {
+            return errors;
         }
     }
 
@@ -103,6 +115,11 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
             super.checkBodyHeaders(ctx);
             return;
         }
+        checkConnectBodyHeaders(ctx);
+    }
+
+    /** Connect unary JSON's body headers (see {@link #checkBodyHeaders}); shared by every Connect procedure served here. */
+    static void checkConnectBodyHeaders(Context ctx) {
         String contentType = ctx.contentType();
         if (!mediaType(contentType).equals("application/json")) {
             ctx.header("Accept-Post", "application/json");
@@ -127,6 +144,42 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
                 : CreateBillingUsage.Target.fromBody(request);
         BasicAuthenticator.requireOrg(credential, target.org());
         return new Prepared(CreateBillingUsage.toEvents(target, request, support.rules(), this::ignored), support.json().createObjectNode());
+    }
+
+    /**
+     * Duplicates as Frontier answers them: the usages are produced asking the aggregator for a verdict each
+     * ({@link DuplicateCheck}); when any of them was applied before (same id in this tenant, account and the FRONTIER
+     * id space) the answer is 409 {@code already_exists} (grpc-gateway code 6 on REST), while the new usages of the
+     * request are applied all the same, as Frontier applies them. Verdicts that do not come within
+     * {@code INGEST_DUPLICATE_CHECK_WAIT} count as new (200): the aggregator's dedupe decides the count either way.
+     */
+    @Override
+    protected CompletableFuture<Reply> send(Prepared prepared) {
+        List<UsageEvent> usages = prepared.events();
+        return support.duplicates().verdicts(usages).thenApply(verdicts -> {
+            List<String> before = new ArrayList<>();
+            for (int i = 0; i < verdicts.size(); i++) {
+                if (appliedBefore(verdicts.get(i))) {
+                    before.add("'" + usages.get(i).getEventId() + "'");
+                }
+            }
+            if (!before.isEmpty()) {
+                int applied = usages.size() - before.size();
+                throw new ApiException(ErrorKind.ALREADY_EXISTS, "usage already exists: " + String.join(", ", before)
+                        + (before.size() == 1 ? " was" : " were") + " applied before and counted once; "
+                        + (applied == 0 ? "no other usage in this request" : applied + " other usage" + (applied == 1 ? " of this request was" : "s of this request were") + " applied"));
+            }
+            return new Reply(200, prepared.successBody());
+        });
+    }
+
+    /**
+     * A usage id Frontier would find in its table: applied before with the same payload (DUPLICATE), or with another
+     * payload (REJECTED as CONFLICT; the first one counts).
+     */
+    static boolean appliedBefore(Verdict verdict) {
+        return verdict != null && (verdict.outcome() == Verdict.Outcome.DUPLICATE
+                || verdict.outcome() == Verdict.Outcome.REJECTED && verdict.rejectionReason() == DeadLetter.Reason.CONFLICT);
     }
 
     private void ignored(String field) {
