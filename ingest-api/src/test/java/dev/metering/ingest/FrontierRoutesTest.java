@@ -209,6 +209,90 @@ class FrontierRoutesTest {
         assertThat(api.meterRegistry().scrape()).contains("ingest_unknown_fields_ignored_total{api=\"frontier\"}");
     }
 
+    // ---- RevertBillingUsage: refusals before anything is produced, in each route's shape
+
+    private static final String REVERT_PATH = "/v1beta1/admin/organizations/org-1/billing/acct-1/usage/u-1/revert";
+    private static final String REVERT_BODY = "/v1beta1/organizations/billing/usages/revert";
+    private static final String REVERT_CONNECT = "/raystack.frontier.v1beta1.AdminService/RevertBillingUsage";
+
+    @Test
+    void revertRoutesAuthenticateBeforeReadingTheBody() {
+        assertGatewayError(post(api, REVERT_PATH, "not JSON"), 401, 16, "missing Authorization header");
+        assertGatewayError(post(api, REVERT_BODY, "not JSON"), 401, 16, "missing Authorization header");
+        Answer connect = post(api, REVERT_CONNECT, "not JSON", "Authorization", auth("app", "wrong"));
+        assertConnectError(connect, 401, "unauthenticated", "invalid user name or secret");
+        assertThat(connect.header("WWW-Authenticate")).startsWith("Basic");
+        // the path names the org: checked before the body is read
+        assertGatewayError(post(api, "/v1beta1/admin/organizations/org-3/billing/b/usage/u/revert", "not JSON", "Authorization", auth("app", "secret")),
+                403, 7, "may not write usage for organization org-3");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "no amount            | {}                                           | amount is required",
+            "zero amount          | {\"amount\": \"0\"}                           | amount of a revert must be greater than 0",
+            "fractional amount    | {\"amount\": 1.5}                              | amount must be a whole number",
+            "negative amount      | {\"amount\": \"-2\"}                          | amount must not be negative",
+            "over int64           | {\"amount\": \"9223372036854775808\"}         | amount is larger than a 64-bit integer",
+            "other usage_id       | {\"amount\": 1, \"usage_id\": \"u-2\"}          | usage_id 'u-2' differs from the path's 'u-1'",
+            "other billing        | {\"amount\": 1, \"billingId\": \"b\"}           | billingId 'b' differs from the path's 'acct-1'",
+            "project_id           | {\"amount\": 1, \"project_id\": \"p\"}          | both project_id and org_id cannot be provided",
+            "blank key            | {\"amount\": 1, \"key\": \" \"}                 | Idempotency-Key header must not be empty or blank",
+    })
+    void revertPathFormRefusesInTheGrpcGatewayShape(String name, String body, String message) {
+        String[] headers = body.contains("\"key\"") ? new String[] {"Authorization", auth("app", "secret"), "Idempotency-Key", " "}
+                : new String[] {"Authorization", auth("app", "secret")};
+        assertGatewayError(post(api, REVERT_PATH, body.replace(", \"key\": \" \"", ""), headers), 400, 3, message);
+    }
+
+    @Test
+    void revertPathFormDecodesItsParametersStrictly() {
+        assertGatewayError(post(api, "/v1beta1/admin/organizations/org-1/billing/acct-1/usage/%20/revert", "{\"amount\": 1}",
+                "Authorization", auth("app", "secret")), 400, 3, "usage_id");
+        assertGatewayError(post(api, "/v1beta1/admin/organizations/org-1/billing/acct-1/usage/a%C3/revert", "{\"amount\": 1}",
+                "Authorization", auth("app", "secret")), 400, 3, "usage_id");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "org not bound   | {\"org_id\": \"org-3\", \"usage_id\": \"u\", \"amount\": 1}   | 403 | 7 | permission_denied | may not write usage for organization org-3",
+            "no org          | {\"usage_id\": \"u\", \"amount\": 1}                        | 400 | 3 | invalid_argument  | org_id is required",
+            "project and org | {\"orgId\": \"org-1\", \"projectId\": \"p\", \"usageId\": \"u\", \"amount\": 1} | 400 | 3 | invalid_argument | both project_id and org_id cannot be provided",
+            "no usage_id     | {\"org_id\": \"org-1\", \"amount\": 1}                      | 400 | 3 | invalid_argument  | usage_id is required",
+            "bad usage_id    | {\"org_id\": \"org-1\", \"usageId\": \"a\\u0000b\", \"amount\": 1} | 400 | 3 | invalid_argument | usageId holds a NUL character",
+            "no amount       | {\"org_id\": \"org-1\", \"usage_id\": \"u\"}                 | 400 | 3 | invalid_argument  | amount is required",
+            "not JSON        | {\"org_id\":                                                | 400 | 3 | invalid_argument  | request body is not valid JSON",
+    })
+    void revertBodyFormAndConnectRefuseInTheirShapes(String name, String body, int status, int grpcCode, String connectCode, String message) {
+        assertGatewayError(post(api, REVERT_BODY, body, "Authorization", auth("app", "secret")), status, grpcCode, message);
+        assertConnectError(post(api, REVERT_CONNECT, body, "Authorization", auth("app", "secret")), status, connectCode, message);
+    }
+
+    @Test
+    void revertOverConnectServesUnaryJsonOnlyAndAnswersUnavailableWithoutKafka() {
+        String body = "{\"org_id\": \"org-1\", \"usage_id\": \"u-1\", \"amount\": \"1\"}";
+        Answer proto = post(api, REVERT_CONNECT, body, "Authorization", auth("app", "secret"), "Content-Type", "application/proto");
+        assertConnectError(proto, 415, "invalid_argument", "Content-Type must be application/json");
+        assertThat(proto.header("Accept-Post")).isEqualTo("application/json");
+        assertConnectError(post(api, REVERT_CONNECT, body, "Authorization", auth("app", "secret"), "Content-Encoding", "gzip"),
+                501, "unimplemented", "Content-Encoding is not supported");
+        Answer unavailable = post(api, REVERT_CONNECT, body, "Authorization", auth("app", "secret"), "Idempotency-Key", "r-1");
+        assertConnectError(unavailable, 503, "unavailable", "Kafka did not acknowledge");
+        assertThat(unavailable.header("Retry-After")).isNotBlank();
+        assertConnectError(post(api, "/raystack.frontier.v1beta1.AdminService/DeleteBillingUsage", body, "Authorization", auth("app", "secret")),
+                404, "unimplemented", "no endpoint POST");
+    }
+
+    @Test
+    void revertRoutesSkipAndCountUnknownFields() {
+        double before = ignoredCount();
+        assertGatewayError(post(api, REVERT_PATH, "{\"amount\": 0, \"reason\": \"model failed\"}", "Authorization", auth("app", "secret")),
+                400, 3, "amount of a revert must be greater than 0");
+        assertConnectError(post(api, REVERT_CONNECT, "{\"orgId\": \"org-1\", \"usageId\": \"u\", \"amount\": 0, \"newer\": {}}",
+                "Authorization", auth("app", "secret")), 400, "invalid_argument", "amount of a revert must be greater than 0");
+        assertThat(ignoredCount() - before).isEqualTo(2.0);
+    }
+
     private static double ignoredCount() {
         var counter = api.meterRegistry().find("ingest.unknown.fields.ignored").tag("api", "frontier").counter();
         return counter == null ? 0 : counter.count();
