@@ -1,0 +1,271 @@
+package dev.metering.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metering.aggregator.AggregatorConfig;
+import dev.metering.aggregator.AggregatorService;
+import dev.metering.avro.Rollup;
+import dev.metering.avro.RollupKey;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.ingest.auth.FrontierCredential;
+import dev.metering.ingest.auth.KindeJwtSettings;
+import dev.metering.schemas.TopicSetup.TopicSettings;
+import dev.metering.schemas.Topics;
+import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.serde.AvroDeserializer;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Frontier's RevertBillingUsage and CreateBillingUsage's duplicate answer on each route, on a real broker with the real
+ * aggregator (one of each for the class): every verdict is the HTTP answer in the route's shape, a retry with the same
+ * Idempotency-Key is applied once, and a request repeating an applied usage gets 409 while its new usages count.
+ * Refusals that need no broker are {@link FrontierRoutesTest}'s part.
+ */
+class FrontierRevertIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static final String AUTH = "Basic " + Base64.getEncoder().encodeToString("app:secret".getBytes(StandardCharsets.UTF_8));
+
+    private static EmbeddedKafka kafka;
+    private static String registryUrl;
+    private static Path stateDir;
+    private static AggregatorService aggregator;
+    private static IngestApi api;
+    /** Waits (almost) not at all for verdicts: answers as if the aggregator were down or behind. */
+    private static IngestApi impatient;
+
+    /** A Frontier route family: where create and revert go and how errors look. */
+    enum Route {
+        PATH_FORM, BODY_FORM, CONNECT;
+
+        String createPath(String org, String billing) {
+            return switch (this) {
+                case PATH_FORM -> "/v1beta1/organizations/" + org + "/billing/" + billing + "/usages";
+                case BODY_FORM -> "/v1beta1/organizations/billing/usages";
+                case CONNECT -> "/raystack.frontier.v1beta1.FrontierService/CreateBillingUsage";
+            };
+        }
+
+        String createBody(String org, String billing, String usages) {
+            return this == PATH_FORM ? "{\"usages\": [" + usages + "]}"
+                    : "{\"org_id\": \"" + org + "\", \"billing_id\": \"" + billing + "\", \"usages\": [" + usages + "]}";
+        }
+
+        String revertPath(String org, String billing, String usage) {
+            return switch (this) {
+                case PATH_FORM -> "/v1beta1/admin/organizations/" + org + "/billing/" + billing + "/usage/" + usage + "/revert";
+                case BODY_FORM -> "/v1beta1/organizations/billing/usages/revert";
+                case CONNECT -> "/raystack.frontier.v1beta1.AdminService/RevertBillingUsage";
+            };
+        }
+
+        String revertBody(String org, String billing, String usage, String amount) {
+            // protojson's int64 as a string on the REST routes, a JSON number over Connect: both are accepted
+            return this == PATH_FORM ? "{\"amount\": \"" + amount + "\"}"
+                    : "{\"orgId\": \"" + org + "\", \"billingId\": \"" + billing + "\", \"usageId\": \"" + usage + "\", \"amount\": " + amount + "}";
+        }
+
+        /** The error's code as this route writes it: grpc-gateway's number on REST, Connect's name on Connect. */
+        String code(JsonNode body) {
+            return this == CONNECT ? body.get("code").asText() : switch (body.get("code").asInt()) {
+                case 3 -> "invalid_argument";
+                case 6 -> "already_exists";
+                case 14 -> "unavailable";
+                default -> "grpc " + body.get("code").asInt();
+            };
+        }
+    }
+
+    record Answer(int status, JsonNode body, String retryAfter) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start();
+        registryUrl = "mem://frontier-revert-it-" + UUID.randomUUID();
+        stateDir = Files.createTempDirectory("frontier-revert-it");
+        aggregator = new AggregatorService(new AggregatorConfig(kafka.bootstrapServers(), registryUrl, "frontier-revert-it", stateDir,
+                Duration.ofDays(35), Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 10L * 1024 * 1024,
+                "127.0.0.1", 0, new TopicSettings(2, (short) 1, Duration.ofDays(7), Duration.ofDays(30))));
+        aggregator.start();
+        IngestApiConfig config = IngestApiConfig.defaults(kafka.bootstrapServers(), registryUrl)
+                .withHttp("127.0.0.1", 0)
+                .withCredentials(List.of(new FrontierCredential("app", "secret", Set.of("org-a", "org-b", "org-c"))), KindeJwtSettings.DISABLED, List.of());
+        api = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(10), Duration.ofSeconds(10))).start();
+        impatient = new IngestApi(config.withVerdictWaits(Duration.ofMillis(1), Duration.ofMillis(1))).start();
+        api.verdicts().assigned().get(60, TimeUnit.SECONDS);
+        impatient.verdicts().assigned().get(60, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stop() {
+        for (AutoCloseable closeable : new AutoCloseable[] {api, impatient, aggregator, kafka}) {
+            try {
+                if (closeable != null) {
+                    closeable.close();
+                }
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+    }
+
+    private static Answer post(IngestApi target, String path, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
+                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json").header("Authorization", AUTH)
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        try {
+            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(response.statusCode(), JSON.readTree(response.body()), response.headers().firstValue("Retry-After").orElse(null));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String usage(String id, int amount) {
+        return "{\"id\": \"" + id + "\", \"source\": \"model_runs\", \"amount\": " + amount + "}";
+    }
+
+    private static Answer create(IngestApi target, Route route, String org, String billing, String... usages) {
+        return post(target, route.createPath(org, billing), route.createBody(org, billing, String.join(", ", usages)));
+    }
+
+    private static Answer revert(IngestApi target, Route route, String org, String billing, String usage, String amount, String key) {
+        String path = route.revertPath(org, billing, usage);
+        String body = route.revertBody(org, billing, usage, amount);
+        return key == null ? post(target, path, body) : post(target, path, body, "Idempotency-Key", key);
+    }
+
+    private static Answer revert(Route route, String org, String billing, String usage, String amount, String key) {
+        return revert(api, route, org, billing, usage, amount, key);
+    }
+
+    private static void assertError(Route route, Answer answer, int status, String code, String message) {
+        assertThat(answer.status()).as(answer.body().toString()).isEqualTo(status);
+        assertThat(route.code(answer.body())).isEqualTo(code);
+        assertThat(answer.body().get("message").asText()).contains(message);
+        assertThat(answer.body().has("details")).as("grpc-gateway's shape on REST only").isEqualTo(route != Route.CONNECT);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Route.class)
+    void everyRevertVerdictIsTheAnswerInTheRoutesShape(Route route) {
+        String org = "org-a";
+        String billing = "acct-" + route.name().toLowerCase();
+        assertThat(create(api, route, org, billing, usage("u-1", 10)).status()).isEqualTo(200);
+
+        Answer applied = revert(route, org, billing, "u-1", "4", "r-1");
+        assertThat(applied.status()).as(applied.body().toString()).isEqualTo(200);
+        assertThat(applied.body().isObject() && applied.body().isEmpty()).as("Frontier's empty response").isTrue();
+
+        assertError(route, revert(route, org, billing, "u-1", "7", "r-2"), 400, "invalid_argument", "revert amount is greater than the usage amount");
+        assertError(route, revert(route, org, billing, "nope", "1", "r-3"), 400, "invalid_argument", "REVERT_UNKNOWN_USAGE");
+        assertError(route, revert(route, org, "acct-elsewhere", "u-1", "1", "r-4-" + route), 400, "invalid_argument", "REVERT_UNKNOWN_USAGE");
+        assertError(route, revert(route, org, billing, "r-1", "1", "r-5"), 409, "already_exists", "REVERT_OF_REVERT");
+
+        Answer retried = revert(route, org, billing, "u-1", "4", "r-1");
+        assertThat(retried.status()).as("the same key: the same revert, the same verdict").isEqualTo(200);
+        assertError(route, revert(route, org, billing, "u-1", "7", "r-2"), 400, "invalid_argument", "revert amount is greater than the usage amount");
+
+        // Without Idempotency-Key each call is a new revert, as in Frontier: two identical calls take back 2 + 2.
+        assertThat(revert(route, org, billing, "u-1", "2", null).status()).isEqualTo(200);
+        assertThat(revert(route, org, billing, "u-1", "2", null).status()).isEqualTo(200);
+        // 4 (once, despite the retry) + 2 + 2 reverted: 2 remain.
+        assertError(route, revert(route, org, billing, "u-1", "3", "r-probe"), 400, "invalid_argument", "revert amount is greater than the usage amount");
+        assertThat(revert(route, org, billing, "u-1", "2", "r-rest").status()).isEqualTo(200);
+
+        Rollup hour = awaitRollup(org, billing, new BigDecimal("10"));
+        assertThat(hour.getQuantitySum()).isEqualByComparingTo("0");
+        assertThat(hour.getRevertCount()).isEqualTo(4);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Route.class)
+    void withoutAVerdictInTimeTheAnswerIs503AndARetryWithTheSameKeyIsAppliedOnce(Route route) {
+        String org = "org-b";
+        String billing = "acct-" + route.name().toLowerCase();
+        assertThat(create(api, route, org, billing, usage("u-1", 10)).status()).isEqualTo(200);
+
+        Answer noVerdict = revert(impatient, route, org, billing, "u-1", "3", "r-slow");
+        assertError(route, noVerdict, 503, "unavailable", "retry with the same idempotency key");
+        assertThat(noVerdict.retryAfter()).isNotBlank();
+
+        assertThat(revert(route, org, billing, "u-1", "3", "r-slow").status()).isEqualTo(200);
+        // applied once: 7 remain
+        assertError(route, revert(route, org, billing, "u-1", "8", "r-probe"), 400, "invalid_argument", "revert amount is greater than the usage amount");
+        assertThat(revert(route, org, billing, "u-1", "7", "r-rest").status()).isEqualTo(200);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Route.class)
+    void aRequestRepeatingAnAppliedUsageGets409AndItsNewUsagesCount(Route route) {
+        String org = "org-c";
+        String billing = "acct-" + route.name().toLowerCase();
+        assertThat(create(api, route, org, billing, usage("u-1", 5)).status()).isEqualTo(200);
+
+        Answer mixed = create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3));
+        assertError(route, mixed, 409, "already_exists", "usage already exists: 'u-1'");
+        assertThat(mixed.body().get("message").asText()).contains("1 other usage of this request was applied");
+        assertError(route, create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3)), 409, "already_exists", "'u-1', 'u-2' were applied before");
+
+        // Without the aggregator's verdicts in time the answer is 200, as before; the aggregator still counts u-3 once.
+        assertThat(create(impatient, route, org, billing, usage("u-3", 2)).status()).isEqualTo(200);
+        assertThat(create(impatient, route, org, billing, usage("u-3", 2)).status()).isEqualTo(200);
+
+        // u-2 was applied by the mixed request: it can be reverted in full.
+        assertThat(revert(route, org, billing, "u-2", "3", "r-u2").status()).isEqualTo(200);
+        Rollup hour = awaitRollup(org, billing, new BigDecimal("3"));
+        assertThat(hour.getQuantitySum()).as("5 + 3 + 2, each once, net of the 3 reverted").isEqualByComparingTo("7");
+        assertThat(hour.getEventCount()).isEqualTo(3);
+    }
+
+    /** The account's hour from usage-rollups (read_committed), once its reverted quantity reached the given value. */
+    private static Rollup awaitRollup(String org, String account, BigDecimal reverted) {
+        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(registryUrl);
+        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "frontier-revert-it-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<RollupKey, Rollup> consumer = new KafkaConsumer<>(config, new AvroDeserializer<>(RollupKey.class, registry),
+                new AvroDeserializer<>(Rollup.class, registry))) {
+            consumer.subscribe(List.of(Topics.USAGE_ROLLUPS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            Rollup latest = null;
+            while (System.nanoTime() < deadline) {
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.key().getOrgId().equals(org) && record.key().getBillingAccountId().equals(account)) {
+                        latest = record.value();
+                    }
+                }
+                if (latest != null && latest.getRevertedQuantity().compareTo(reverted) == 0) {
+                    return latest;
+                }
+            }
+            throw new AssertionError("no rollup of " + org + "/" + account + " with reverted_quantity " + reverted + "; last: " + latest);
+        }
+    }
+}
