@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * <p>Many defects are the request's only problem, so the rule behind them is what refuses it: identifiers
  * (body fields, Frontier path parameters, the Idempotency-Key header) holding NUL, lone surrogates, control
  * characters, blank or over 100 characters (after normalisation and lower-casing); quantities that are not
- * ASCII decimals; times that are not RFC 3339. Decomposed Unicode is not a defect: it is normalised (last test).
+ * ASCII decimals; times that are not RFC 3339. Frontier's RevertBillingUsage routes get the same treatment (amounts,
+ * org / billing / usage ids in the path or the body, Idempotency-Key bytes, credentials). Decomposed Unicode is not a defect: it is normalised (last test).
  */
 class HostileInputIT {
     private static final int CASES_PER_ENDPOINT = 520;
@@ -117,6 +118,10 @@ class HostileInputIT {
         run("frontier", 11, HostileInputIT::frontier, this::checkFrontier, failures);
         run("frontier body form", 14, random -> frontierInBody(random, "/v1beta1/organizations/billing/usages"), this::checkFrontier, failures);
         run("frontier connect", 15, random -> frontierInBody(random, "/raystack.frontier.v1beta1.FrontierService/CreateBillingUsage"),
+                this::checkConnect, failures);
+        run("frontier revert", 16, random -> frontierRevert(random, null), this::checkFrontier, failures);
+        run("frontier revert body form", 17, random -> frontierRevert(random, "/v1beta1/organizations/billing/usages/revert"), this::checkFrontier, failures);
+        run("frontier revert connect", 18, random -> frontierRevert(random, "/raystack.frontier.v1beta1.AdminService/RevertBillingUsage"),
                 this::checkConnect, failures);
         run("kinde", 12, HostileInputIT::kinde, this::checkKinde, failures);
         run("batch", 13, HostileInputIT::batch, this::checkBatch, failures);
@@ -226,9 +231,9 @@ class HostileInputIT {
             return "not a 4xx";
         }
         JsonNode json = response.json();
-        if (response.status() == 431 && json != null && json.path("details").isArray() && json.path("errors").isArray()) {
-            // refused by Jetty while parsing the headers, before any route is known: the combined shape (README),
-            // whose numeric code a Connect client cannot read, so it falls back to the status
+        if ((response.status() == 431 || response.status() == 400) && json != null && json.path("details").isArray() && json.path("errors").isArray()) {
+            // refused by Jetty while parsing the headers (oversized: 431; a NUL byte in a header: 400), before any route
+            // is known: the combined shape (README), whose numeric code a Connect client cannot read, so it falls back to the status
             return null;
         }
         if (json == null || !json.path("code").isTextual() || !json.path("code").asText().matches("[a-z_]+") || json.path("message").asText().isBlank()) {
@@ -358,6 +363,103 @@ class HostileInputIT {
         Attempt attempt = finish(random, "frontier " + defect, asciiJson(body), auth);
         return new Attempt(attempt.description(), "/v1beta1/organizations/" + org + "/billing/" + billing + "/usages", attempt.body(),
                 attempt.contentType(), attempt.headers(), null);
+    }
+
+    /**
+     * RevertBillingUsage: on the path form ({@code route} null) org, billing account and usage in the path and the amount
+     * in the body; on the body form and Connect all four in the body. Each attempt has at least one defect, so no revert
+     * reaches the topic.
+     */
+    private static Attempt frontierRevert(Random random, String route) {
+        String org = "org-1";
+        String billing = "acct-1";
+        String usage = "u-" + random.nextInt(1_000_000);
+        ObjectNode body = fixture.json.createObjectNode().put("amount", String.valueOf(1 + random.nextInt(1000)));
+        String[] auth = {"Authorization", IngestFixture.frontierAuth(), "Idempotency-Key", "r-" + random.nextInt(1_000_000)};
+        boolean inPath = route == null;
+        String defect;
+        switch (random.nextInt(16)) {
+            case 0 -> { body.put("amount", -1 - random.nextInt(1000)); defect = "negative amount"; }
+            case 1 -> { body.put("amount", random.nextDouble() + 0.01); defect = "fractional amount"; }
+            case 2 -> { body.put("amount", hostile(random)); defect = "amount not a number"; }
+            case 3 -> { body.putRawValue("amount", new com.fasterxml.jackson.databind.util.RawValue(hugeNumber(random))); defect = "huge amount"; }
+            case 4 -> { body.put("amount", random.nextBoolean() ? "0" : "NaN"); defect = "zero or NaN amount"; }
+            case 5 -> { String value = pick(random, BAD_NUMBERS); body.put("amount", value); defect = "amount " + visible(value); }
+            case 6 -> { body.remove("amount"); body.put(hostile(random) + "_unknown", 1); defect = "no amount (an unknown field is skipped)"; }
+            case 7 -> { auth = new String[] {"Authorization", IngestFixture.basic(IngestFixture.FRONTIER_USER, hostile(random))}; defect = "wrong secret"; }
+            case 8 -> { auth = new String[0]; defect = "no auth"; }
+            case 9 -> { org = "org-" + hostile(random).replaceAll("[^a-z0-9]", "") + "-other"; defect = "org not bound"; }
+            case 10, 11 -> {
+                String value = pick(random, BAD_IDENTIFIERS);
+                if (value.isEmpty()) {
+                    value = " "; // protojson: an empty string is an absent field
+                }
+                if (inPath && value.chars().anyMatch(c -> Character.isSurrogate((char) c))) {
+                    value = "x".repeat(101); // a lone surrogate has no UTF-8 form for a path: it would arrive as a valid '?'
+                }
+                switch (random.nextInt(3)) {
+                    case 0 -> org = value;
+                    case 1 -> billing = value;
+                    default -> usage = value;
+                }
+                defect = "bad identifier " + visible(value);
+            }
+            case 12 -> {
+                if (!inPath) {
+                    body.put("project_id", hostile(random));
+                    defect = "project_id with org_id";
+                } else {
+                    body.put("usage_id", "other-" + random.nextInt(1000));
+                    defect = "usage_id differs from the path";
+                }
+            }
+            case 13 -> { usage = null; body.put("amount", "-1"); defect = "no usage_id (body) or a negative amount"; }
+            case 14 -> {
+                byte[] value = BAD_HEADER_BYTES[random.nextInt(BAD_HEADER_BYTES.length)];
+                List<byte[]> headers = raw("Authorization", IngestFixture.frontierAuth());
+                headers.add(IngestFixture.headerLine("Idempotency-Key", value));
+                if (!inPath) {
+                    body.put("org_id", org).put("billing_id", billing).put("usage_id", usage);
+                }
+                return new Attempt("revert Idempotency-Key bytes " + abbreviate(java.util.HexFormat.of().formatHex(value)),
+                        inPath ? revertPath(org, billing, usage) : route, asciiJson(body), "application/json", new String[0], headers);
+            }
+            default -> {
+                if (inPath) {
+                    String value = pick(random, BAD_PATH_PARAMETERS);
+                    int which = random.nextInt(3);
+                    String path = "/v1beta1/admin/organizations/" + (which == 0 ? value : org) + "/billing/" + (which == 1 ? value : billing)
+                            + "/usage/" + (which == 2 ? value : usage) + "/revert";
+                    Attempt attempt = finish(random, "revert path parameter " + abbreviate(value), asciiJson(body), auth);
+                    return new Attempt(attempt.description(), path, attempt.body(), attempt.contentType(), attempt.headers(), null);
+                }
+                body.put("amount", pick(random, BAD_NUMBERS));
+                defect = "amount not ASCII";
+            }
+        }
+        if (!inPath) {
+            body.put("org_id", org).put("billing_id", billing);
+            if (usage != null) {
+                body.put("usage_id", usage);
+            }
+        }
+        Attempt attempt = finish(random, "revert " + defect, asciiJson(body), auth);
+        return new Attempt(attempt.description(), inPath ? revertPath(org, billing, usage == null ? "u-1" : usage) : route, attempt.body(),
+                attempt.contentType(), attempt.headers(), null);
+    }
+
+    /** The revert path form with each parameter %-encoded as UTF-8, so the server decodes what the generator chose. */
+    private static String revertPath(String org, String billing, String usage) {
+        return "/v1beta1/admin/organizations/" + encode(org) + "/billing/" + encode(billing) + "/usage/" + encode(usage) + "/revert";
+    }
+
+    private static String encode(String value) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            out.append(c > 0x20 && c < 0x7F && c != '%' && c != '/' && c != '?' && c != '#' ? String.valueOf((char) c) : String.format("%%%02X", c));
+        }
+        return out.toString();
     }
 
     private static Attempt kinde(Random random) {
