@@ -32,8 +32,18 @@ public final class Identifiers {
             throw new RuleViolation(field, RuleViolation.Kind.MISSING, "is required");
         }
         requireValidUnicode(field, value, true);
-        String normal = Normalizer.normalize(value, Normalizer.Form.NFC);
+        // ASCII text is always in NFC (most identifiers are ASCII, and this is on every event's path).
+        String normal = isAscii(value) ? value : Normalizer.normalize(value, Normalizer.Form.NFC);
         return checkShape(field, normal);
+    }
+
+    private static boolean isAscii(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Like {@link #normalize} but null stays null (the field is optional). */
@@ -75,7 +85,7 @@ public final class Identifiers {
     }
 
     private static String checkShape(String field, String normal) {
-        if (normal.isEmpty() || normal.codePoints().allMatch(Identifiers::isSpace)) {
+        if (normal.isEmpty() || isBlank(normal)) {
             throw new RuleViolation(field, RuleViolation.Kind.MISSING, "must not be empty or blank");
         }
         if (isSpace(normal.codePointAt(0)) || isSpace(normal.codePointBefore(normal.length()))) {
@@ -108,6 +118,17 @@ public final class Identifiers {
                         String.format(Locale.ROOT, "holds the control character U+%04X at character %d", (int) c, i));
             }
         }
+    }
+
+    private static boolean isBlank(String text) {
+        for (int i = 0; i < text.length(); ) {
+            int codePoint = text.codePointAt(i);
+            if (!isSpace(codePoint)) {
+                return false;
+            }
+            i += Character.charCount(codePoint);
+        }
+        return true;
     }
 
     private static boolean isSpace(int codePoint) {
