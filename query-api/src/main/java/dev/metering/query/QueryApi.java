@@ -1,5 +1,6 @@
 package dev.metering.query;
 
+import dev.metering.ops.DatabaseTarget;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;

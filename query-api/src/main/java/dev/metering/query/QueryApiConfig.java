@@ -1,5 +1,6 @@
 package dev.metering.query;
 
+import dev.metering.ops.DatabaseTarget;
 import dev.metering.ops.Env;
 import java.io.IOException;
 import java.io.UncheckedIOException;

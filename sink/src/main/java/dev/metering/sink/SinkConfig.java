@@ -1,13 +1,10 @@
 package dev.metering.sink;
 
+import dev.metering.ops.DatabaseTarget;
 import dev.metering.ops.Env;
 import dev.metering.ops.TopicConfig;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -52,7 +49,7 @@ public record SinkConfig(
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(topicSettings, "topicSettings");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
-            throw new IllegalArgumentException("jdbcUrl must be a jdbc:postgresql: URL, got " + redact(jdbcUrl));
+            throw new IllegalArgumentException("jdbcUrl must be a jdbc:postgresql: URL, got " + DatabaseTarget.redact(jdbcUrl));
         }
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch size must be > 0, got " + batchSize);
@@ -82,7 +79,7 @@ public record SinkConfig(
 
     /** Reads the variables documented in sink/README.md. */
     public static SinkConfig fromEnv(Env env) {
-        JdbcTarget database = JdbcTarget.parse(env.required("DATABASE_URL"), "DATABASE_URL");
+        DatabaseTarget database = DatabaseTarget.parse(env.required("DATABASE_URL"), "DATABASE_URL");
         return new SinkConfig(
                 env.required("KAFKA_BOOTSTRAP_SERVERS"),
                 env.required("SCHEMA_REGISTRY_URL"),
@@ -142,7 +139,7 @@ public record SinkConfig(
     @Override
     public String toString() {
         // Never log the password.
-        return "SinkConfig[kafka=" + kafkaBootstrapServers + ", registry=" + schemaRegistryUrl + ", database=" + redact(jdbcUrl)
+        return "SinkConfig[kafka=" + kafkaBootstrapServers + ", registry=" + schemaRegistryUrl + ", database=" + DatabaseTarget.redact(jdbcUrl)
                 + ", user=" + databaseUser + ", group=" + groupId + ", topic=" + topic + ", batchSize=" + batchSize
                 + ", httpPort=" + httpPort + ", maxBackoff=" + maxBackoff + "]";
     }
@@ -150,52 +147,6 @@ public record SinkConfig(
     private static void requirePositive(Duration duration, String what) {
         if (duration == null || duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException(what + " must be > 0, got " + duration);
-        }
-    }
-
-    static String redact(String url) {
-        return url.replaceAll("(?i)(password=)[^&]*", "$1***").replaceAll("//([^:/@]*):[^@/]*@", "//$1:***@");
-    }
-
-    /** A JDBC URL with the credentials a {@code postgres://user:pass@...} URL carried (null when it carried none). */
-    record JdbcTarget(String url, String user, String password) {
-
-        static JdbcTarget parse(String value, String variable) {
-            if (value.startsWith("jdbc:postgresql:")) {
-                return new JdbcTarget(value, null, null);
-            }
-            if (!value.startsWith("postgres://") && !value.startsWith("postgresql://")) {
-                throw new IllegalArgumentException(variable + " must be a jdbc:postgresql://host:port/db URL or postgres://user:password@host:port/db, got "
-                        + redact(value));
-            }
-            URI uri;
-            try {
-                uri = new URI(value);
-            } catch (URISyntaxException e) {
-                throw new IllegalArgumentException(variable + " is not a valid URL: " + e.getMessage().replace(value, redact(value)));
-            }
-            if (uri.getHost() == null) {
-                throw new IllegalArgumentException(variable + " has no host: " + redact(value));
-            }
-            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-            if (path.isEmpty() || "/".equals(path)) {
-                throw new IllegalArgumentException(variable + " names no database (postgres://user:password@host:port/database): " + redact(value));
-            }
-            String user = null;
-            String password = null;
-            String userInfo = uri.getRawUserInfo();
-            if (userInfo != null && !userInfo.isEmpty()) {
-                int colon = userInfo.indexOf(':');
-                user = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
-                password = colon < 0 ? null : decode(userInfo.substring(colon + 1));
-            }
-            String port = uri.getPort() < 0 ? "5432" : String.valueOf(uri.getPort());
-            String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
-            return new JdbcTarget("jdbc:postgresql://" + uri.getHost() + ":" + port + path + query, user, password);
-        }
-
-        private static String decode(String part) {
-            return URLDecoder.decode(part.replace("+", "%2B"), StandardCharsets.UTF_8);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.metering.query;
+package dev.metering.ops;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -8,11 +8,11 @@ import java.nio.charset.StandardCharsets;
 /**
  * {@code DATABASE_URL} in the forms the sink accepts: {@code jdbc:postgresql://host:port/db[?...]} or
  * {@code postgres://user:password@host:port/db}, whose credentials become the defaults of {@code DATABASE_USER} and
- * {@code DATABASE_PASSWORD}. (The same rules as the sink's SinkConfig.JdbcTarget, which is not public.)
+ * {@code DATABASE_PASSWORD}. One parser for every service that connects to PostgreSQL.
  */
-record DatabaseTarget(String url, String user, String password) {
+public record DatabaseTarget(String url, String user, String password) {
 
-    static DatabaseTarget parse(String value, String variable) {
+    public static DatabaseTarget parse(String value, String variable) {
         if (value.startsWith("jdbc:postgresql:")) {
             return new DatabaseTarget(value, null, null);
         }
@@ -46,7 +46,8 @@ record DatabaseTarget(String url, String user, String password) {
         return new DatabaseTarget("jdbc:postgresql://" + uri.getHost() + ":" + port + path + query, user, password);
     }
 
-    static String redact(String url) {
+    /** The URL with any password replaced by {@code ***}, for messages and logs. */
+    public static String redact(String url) {
         return url.replaceAll("(?i)(password=)[^&]*", "$1***").replaceAll("//([^:/@]*):[^@/]*@", "//$1:***@");
     }
 
