@@ -192,6 +192,14 @@ public final class IngestApi implements AutoCloseable {
     }
 
     /** The port actually bound (useful with port 0). */
+    /** The routes this API serves, as "METHOD path" (path parameters as Javalin writes them), for the document check. */
+    public java.util.List<String> routes() {
+        return app.unsafeConfig().pvt.internalRouter.allHttpHandlers().stream()
+                .filter(route -> route.getEndpoint().getMethod().isHttpMethod()) // not the before/after filters
+                .map(route -> route.getEndpoint().getMethod().name() + " " + route.getEndpoint().getPath())
+                .toList();
+    }
+
     public int port() {
         if (app == null) {
             throw new IllegalStateException("not started");
