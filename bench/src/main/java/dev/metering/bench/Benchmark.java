@@ -13,6 +13,7 @@ import dev.metering.bench.pipeline.AnalystQueries;
 import dev.metering.bench.pipeline.BenchPipeline;
 import dev.metering.bench.pipeline.Freshness;
 import dev.metering.bench.pipeline.PipelineWatch;
+import dev.metering.bench.pipeline.QueryApiTimings;
 import dev.metering.bench.pipeline.RollupQueries;
 import dev.metering.bench.reference.KafkaPerformanceTools;
 import dev.metering.bench.report.Charts;
@@ -398,7 +399,7 @@ public final class Benchmark implements Callable<Integer> {
      * The README's analyst queries on the data the run produced, for the busiest account of the skewed workload
      * (the most rows). Not compared with anything: they must stay interactive (well under a second).
      */
-    private void measureQueries(Run run) throws InterruptedException {
+    private void measureQueries(Run run) throws Exception {
         run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
         int runs = run.settings().mode().equals("quick") ? 20 : 100;
         Workload skewed = run.workload("e2e-skewed", Workload.Traffic.SKEWED);
@@ -414,6 +415,20 @@ public final class Benchmark implements Callable<Integer> {
             run.figure(group, timing.query() + ": p99", timing.p99Millis(), "ms", "none", reference -> Double.NaN);
         }
         run.phases().put("analyst queries", timings);
+
+        progress.phase("Query API next to the same SQL straight against PostgreSQL, " + runs + " runs each");
+        List<QueryApiTimings.Timing> api = new QueryApiTimings(run.http(), run.pipeline().queryUrl(), BenchPipeline.QUERY_KEY,
+                run.watch().jdbi()).time(account, feature, runs);
+        String apiGroup = "Query API (HTTP) vs the same SQL, " + runs + " runs each";
+        for (QueryApiTimings.Timing timing : api) {
+            progress.line("%s: API p50 %.1f ms, p99 %.1f ms; SQL p50 %.1f ms, p99 %.1f ms", timing.question(), timing.apiP50(),
+                    timing.apiP99(), timing.sqlP50(), timing.sqlP99());
+            run.references().put("sql " + timing.question(), new Reference("the same SQL straight against PostgreSQL", Double.NaN,
+                    timing.sqlP50(), timing.sqlP99(), Double.NaN));
+            run.figure(apiGroup, timing.question() + ": p50", timing.apiP50(), "ms", "sql " + timing.question(), Reference::p50Millis);
+            run.figure(apiGroup, timing.question() + ": p99", timing.apiP99(), "ms", "sql " + timing.question(), Reference::p99Millis);
+        }
+        run.phases().put("query API", api);
     }
 
     private static List<Workload.Event> events(Workload workload, long requestIndex, int perRequest) {

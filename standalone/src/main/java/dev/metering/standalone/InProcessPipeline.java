@@ -312,6 +312,14 @@ public final class InProcessPipeline implements AutoCloseable {
         return query;
     }
 
+    /** The query API's base URL (it must have been asked for). */
+    public String queryUrl() {
+        if (query == null) {
+            throw new IllegalStateException("the query API was not started");
+        }
+        return "http://127.0.0.1:" + query.port();
+    }
+
     /** Stops the services in reverse order, then the database and the broker, then deletes temporary data. */
     @Override
     public synchronized void close() {

@@ -20,6 +20,8 @@ public final class BenchPipeline implements AutoCloseable {
     static final String API_KEY = "bench-key";
     static final String FRONTIER_USER = "bench";
     static final String FRONTIER_SECRET = "bench-secret";
+    /** The query API's key: reads every account of the default tenant, where the benchmark's events are. */
+    public static final String QUERY_KEY = "bench-query-key";
     private static final String REGISTRY_URL = "mem://bench";
 
     private final InProcessPipeline pipeline;
@@ -43,12 +45,14 @@ public final class BenchPipeline implements AutoCloseable {
         variables.put("INGEST_RATE_LIMIT_PER_SECOND", "0");
         variables.put("INGEST_API_KEYS", API_KEY_NAME + ":" + API_KEY);
         variables.put("INGEST_FRONTIER_CREDENTIALS", FRONTIER_USER + ":" + FRONTIER_SECRET + ":*");
+        variables.put("QUERY_API_KEYS", "bench:" + QUERY_KEY + ":default");
         variables.putAll(overrides);
         InProcessPipeline.Builder builder = InProcessPipeline.builder()
                 .temporaryPrefix("metering-bench-")
                 .registryUrl(REGISTRY_URL)
                 .partitions(partitions)
-                .queryApi(false)
+                .queryApi(true)
+                .queryPort(0)
                 .overrides(variables);
         if (databaseUrl != null) {
             builder.freshDatabaseOn(databaseUrl);
@@ -73,6 +77,10 @@ public final class BenchPipeline implements AutoCloseable {
 
     public String apiUrl() {
         return pipeline.apiUrl();
+    }
+
+    public String queryUrl() {
+        return pipeline.queryUrl();
     }
 
     public String schemaRegistryUrl() {
