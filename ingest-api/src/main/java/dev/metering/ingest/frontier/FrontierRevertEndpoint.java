@@ -11,7 +11,6 @@ import dev.metering.ingest.http.ErrorKind;
 import dev.metering.ingest.http.Headers;
 import dev.metering.ingest.http.PathParameters;
 import dev.metering.ingest.http.TimeOrderedIds;
-import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.revert.RevertService;
 import dev.metering.ingest.validation.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
@@ -40,7 +39,7 @@ import java.util.concurrent.CompletableFuture;
  * most once and answered with the same verdict. Without the header every request is a new revert with a fresh id
  * (UUIDv7), as every call is in Frontier: a client that retries after a timeout or a 503 must send the header.
  */
-public final class FrontierRevertEndpoint extends UsageEndpoint<FrontierCredential> {
+public final class FrontierRevertEndpoint extends FrontierEndpoint {
     public static final String PATH = "/v1beta1/admin/organizations/{org_id}/billing/{billing_id}/usage/{usage_id}/revert";
     /** The path form as registered: wildcards, decoded strictly by {@link #pathParameters} (see {@link FrontierUsageEndpoint#ROUTE}). */
     public static final String ROUTE = "/v1beta1/admin/organizations/*/billing/*/usage/*/revert";
@@ -55,45 +54,17 @@ public final class FrontierRevertEndpoint extends UsageEndpoint<FrontierCredenti
     static final String USAGE_PARAMETER = "usage_id";
     static final Set<String> REQUEST_FIELDS = Set.of("org_id", "billing_id", "project_id", "usage_id", "amount");
 
-    private final Form form;
-    private final BasicAuthenticator authenticator;
     private final RevertService reverts;
     private final TimeOrderedIds ids = new TimeOrderedIds();
 
     public FrontierRevertEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(support, FrontierUsageEndpoint.ORIGIN, form.errors());
-        this.form = form;
-        this.authenticator = authenticator;
+        super(form, support, authenticator);
         this.reverts = support.reverts();
     }
 
-    /** Authenticates; on the path form also checks the org in the path (400, 403) before the body is read. */
     @Override
-    protected FrontierCredential authenticate(Context ctx) {
-        FrontierCredential credential = authenticator.authenticate(ctx.header("Authorization"));
-        if (form == Form.PATH_FORM) {
-            BasicAuthenticator.requireOrg(credential, RequestRules.identifier(ORG_PARAMETER, pathParameters(ctx)[0]));
-        }
-        return credential;
-    }
-
-    @Override
-    protected String principalName(FrontierCredential credential) {
-        return credential.username();
-    }
-
-    @Override
-    protected String authenticateChallenge() {
-        return "Basic realm=\"frontier\"";
-    }
-
-    @Override
-    protected void checkBodyHeaders(Context ctx) {
-        if (form == Form.CONNECT) {
-            FrontierUsageEndpoint.checkConnectBodyHeaders(ctx);
-        } else {
-            super.checkBodyHeaders(ctx);
-        }
+    protected String pathOrg(Context ctx) {
+        return RequestRules.identifier(ORG_PARAMETER, pathParameters(ctx)[0]);
     }
 
     @Override

@@ -7,7 +7,6 @@ import dev.metering.ingest.http.ApiException;
 import dev.metering.ingest.http.ErrorFormat;
 import dev.metering.ingest.http.ErrorKind;
 import dev.metering.ingest.http.PathParameters;
-import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
@@ -17,7 +16,6 @@ import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.Verdict;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -28,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
  * {@code DiscardUnknown} does, unknown JSON members are skipped on every route and counted
  * ({@code ingest_unknown_fields_ignored_total{api="frontier"}}).
  */
-public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredential> {
+public final class FrontierUsageEndpoint extends FrontierEndpoint {
     public static final String PATH = "/v1beta1/organizations/{orgId}/billing/{billingId}/usages";
     /**
      * The path form as registered: wildcards, not Javalin path parameters, because Javalin decodes those leniently
@@ -65,75 +63,20 @@ public final class FrontierUsageEndpoint extends UsageEndpoint<FrontierCredentia
         }
     }
 
-    private final Form form;
-    private final BasicAuthenticator authenticator;
-
     public FrontierUsageEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(support, ORIGIN, form.errors);
-        this.form = form;
-        this.authenticator = authenticator;
+        super(form, support, authenticator);
     }
 
-    /**
-     * Authenticates; on the path form also checks the org in the path (a valid identifier, 400, the credential is
-     * bound to, 403) before the body is read. The other forms name the org in the body: {@link #prepare} checks it.
-     */
+    /** Checked on the path form before the body is read (400, 403); the other forms name the org in the body: {@link #prepare} checks it. */
     @Override
-    protected FrontierCredential authenticate(Context ctx) {
-        FrontierCredential credential = authenticator.authenticate(ctx.header("Authorization"));
-        if (form == Form.PATH_FORM) {
-            BasicAuthenticator.requireOrg(credential, RequestRules.identifier(ORG_PARAMETER, pathParameters(ctx)[0]));
-        }
-        return credential;
-    }
-
-    @Override
-    protected String principalName(FrontierCredential credential) {
-        return credential.username();
-    }
-
-    @Override
-    protected String authenticateChallenge() {
-        return "Basic realm=\"frontier\"";
+    protected String pathOrg(Context ctx) {
+        return RequestRules.identifier(ORG_PARAMETER, pathParameters(ctx)[0]);
     }
 
     @Override
     protected int eventCount(JsonNode body) {
         JsonNode usages = body == null || !body.isObject() ? null : body.has("usages") ? body.get("usages") : null;
         return usages != null && usages.isArray() ? Math.max(1, usages.size()) : 1;
-    }
-
-    /**
-     * Connect unary: the body is JSON ({@code application/json}; {@code application/proto} and the streaming types
-     * {@code application/connect+json|proto} are not served: 415), {@code Connect-Protocol-Version}, when sent, is
-     * {@code 1} (400 otherwise), and the body is not compressed ({@code Content-Encoding} other than {@code identity}:
-     * 501 {@code unimplemented}, as connect-go answers an unknown compression).
-     */
-    @Override
-    protected void checkBodyHeaders(Context ctx) {
-        if (form != Form.CONNECT) {
-            super.checkBodyHeaders(ctx);
-            return;
-        }
-        checkConnectBodyHeaders(ctx);
-    }
-
-    /** Connect unary JSON's body headers (see {@link #checkBodyHeaders}); shared by every Connect procedure served here. */
-    static void checkConnectBodyHeaders(Context ctx) {
-        String contentType = ctx.contentType();
-        if (!mediaType(contentType).equals("application/json")) {
-            ctx.header("Accept-Post", "application/json");
-            throw new ApiException(ErrorKind.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json (Connect unary JSON), got "
-                    + (contentType == null ? "none" : "'" + contentType + "'"));
-        }
-        String version = ctx.header("Connect-Protocol-Version");
-        if (version != null && !version.strip().equals("1")) {
-            throw new ApiException(ErrorKind.INVALID_ARGUMENT, "Connect-Protocol-Version must be \"1\"");
-        }
-        String encoding = ctx.header("Content-Encoding");
-        if (encoding != null && !encoding.isBlank() && !encoding.strip().toLowerCase(Locale.ROOT).equals("identity")) {
-            throw new ApiException(ErrorKind.UNIMPLEMENTED, "Content-Encoding is not supported: send the body uncompressed (identity)");
-        }
     }
 
     @Override
