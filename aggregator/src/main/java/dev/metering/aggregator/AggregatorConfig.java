@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param maxFutureSkew  how far an event time may lie beyond the record's arrival time
  * @param commitInterval Kafka Streams commit interval, i.e. how often a transaction is committed
  * @param emitInterval   how often the changed rollups are sent to usage-rollups (each changed hour once per interval)
+ * @param sessionTimeout how long the group waits for an instance that died without leaving (crash, kill -9) before its
+ *                       partitions move to another or restarted instance
  */
 public record AggregatorConfig(
         String bootstrapServers,
@@ -31,7 +33,8 @@ public record AggregatorConfig(
         String httpHost,
         int httpPort,
         TopicSettings topics,
-        Duration emitInterval) {
+        Duration emitInterval,
+        Duration sessionTimeout) {
 
     public static final String DEFAULT_APPLICATION_ID = "metering-aggregator";
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofDays(35);
@@ -40,6 +43,8 @@ public record AggregatorConfig(
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final Duration DEFAULT_EMIT_INTERVAL = Duration.ofMillis(100);
     public static final int DEFAULT_HTTP_PORT = 7401;
+    /** Kafka's own default. */
+    public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
 
     public AggregatorConfig {
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -52,6 +57,7 @@ public record AggregatorConfig(
         requireNotNegative("max future skew", maxFutureSkew);
         requirePositive("commit interval", commitInterval);
         requirePositive("emit interval", emitInterval);
+        requirePositive("session timeout", sessionTimeout);
         if (streamThreads <= 0) {
             throw new IllegalArgumentException("stream threads must be > 0, got " + streamThreads);
         }
@@ -78,15 +84,16 @@ public record AggregatorConfig(
                 env.string("AGGREGATOR_HTTP_HOST", "0.0.0.0"),
                 env.integer("AGGREGATOR_HTTP_PORT", DEFAULT_HTTP_PORT),
                 TopicConfig.fromEnv(env),
-                env.duration("AGGREGATOR_EMIT_INTERVAL", DEFAULT_EMIT_INTERVAL));
+                env.duration("AGGREGATOR_EMIT_INTERVAL", DEFAULT_EMIT_INTERVAL),
+                env.duration("AGGREGATOR_SESSION_TIMEOUT", DEFAULT_SESSION_TIMEOUT));
     }
 
-    /** The configuration with the emit interval equal to the commit interval. */
+    /** The configuration with the emit interval equal to the commit interval and Kafka's session timeout. */
     public AggregatorConfig(String bootstrapServers, String schemaRegistryUrl, String applicationId, Path stateDir, Duration dedupeWindow,
                             Duration gracePeriod, Duration maxFutureSkew, Duration commitInterval, int streamThreads, long cacheMaxBytes,
                             String httpHost, int httpPort, TopicSettings topics) {
         this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod, maxFutureSkew, commitInterval,
-                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, commitInterval);
+                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, commitInterval, DEFAULT_SESSION_TIMEOUT);
     }
 
     /** The shared event rules (schemas), with this configuration's grace period and future skew. */

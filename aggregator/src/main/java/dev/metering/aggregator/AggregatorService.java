@@ -125,6 +125,10 @@ public final class AggregatorService implements AutoCloseable {
         // Kafka Streams normally stays in the group on close, so a restarted or replacement instance waits a whole
         // session timeout (45 s) before it gets the partitions. Leaving makes restarts and scale-downs prompt.
         props.put(StreamsConfig.consumerPrefix("internal.leave.group.on.close"), true);
+        // An instance that dies without leaving holds its partitions until the session times out; heartbeats at a
+        // third of it, as Kafka recommends.
+        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), (int) config.sessionTimeout().toMillis());
+        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), (int) Math.min(3000, config.sessionTimeout().toMillis() / 3));
         return props;
     }
 

@@ -45,6 +45,7 @@ class AggregatorConfigTest {
                 "METERING_TOPIC_REPLICATION", "3",
                 "AGGREGATOR_STREAM_THREADS", "2"));
         variables.put("AGGREGATOR_EMIT_INTERVAL", "250ms");
+        variables.put("AGGREGATOR_SESSION_TIMEOUT", "6s");
         AggregatorConfig config = AggregatorConfig.fromEnv(new Env(variables));
 
         assertThat(config.applicationId()).isEqualTo("agg-2");
@@ -58,6 +59,7 @@ class AggregatorConfigTest {
         assertThat(config.topics().replicationFactor()).isEqualTo((short) 3);
         assertThat(config.streamThreads()).isEqualTo(2);
         assertThat(config.emitInterval()).isEqualTo(Duration.ofMillis(250));
+        assertThat(config.sessionTimeout()).isEqualTo(Duration.ofSeconds(6));
         assertThat(config.rules().gracePeriod()).isEqualTo(Duration.ofHours(2));
         assertThat(config.rules().maxFutureSkew()).isEqualTo(Duration.ofSeconds(30));
     }

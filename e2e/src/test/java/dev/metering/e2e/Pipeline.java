@@ -59,6 +59,8 @@ final class Pipeline implements AutoCloseable {
         int aggregatorPort = FreePorts.pick();
         aggregatorEnv.put("AGGREGATOR_HTTP_PORT", String.valueOf(aggregatorPort));
         aggregatorEnv.put("AGGREGATOR_STATE_DIR", workDir.resolve("streams").toString());
+        // The kill tests restart a SIGKILLed instance: the broker's shortest session, not Kafka's 45 s, before it takes over.
+        aggregatorEnv.put("AGGREGATOR_SESSION_TIMEOUT", "6s");
         aggregator = new ServiceProcess("aggregator", "dev.metering.aggregator.AggregatorService", aggregatorEnv, aggregatorPort, workDir);
 
         Map<String, String> sinkEnv = new HashMap<>(common);
@@ -67,6 +69,7 @@ final class Pipeline implements AutoCloseable {
         sinkEnv.put("DATABASE_URL", postgres.jdbcUrl());
         sinkEnv.put("DATABASE_USER", postgres.username());
         sinkEnv.put("DATABASE_PASSWORD", postgres.password());
+        sinkEnv.put("SINK_SESSION_TIMEOUT", "6s");
         sink = new ServiceProcess("sink", "dev.metering.sink.SinkService", sinkEnv, sinkPort, workDir);
 
         aggregator.start();

@@ -15,6 +15,8 @@ import java.util.Objects;
  * @param databaseUser     null to take the user from the URL (or the driver's default)
  * @param databasePassword null to take the password from the URL (or none)
  * @param createTopics     create the pipeline's topics if missing (and verify their settings)
+ * @param sessionTimeout   how long the group waits for an instance that died without leaving (crash, kill -9) before
+ *                         its partitions move to another or restarted instance
  */
 public record SinkConfig(
         String kafkaBootstrapServers,
@@ -36,7 +38,8 @@ public record SinkConfig(
         int databasePoolSize,
         boolean createTopics,
         TopicSettings topicSettings,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        Duration sessionTimeout) {
 
     public static final String DEFAULT_GROUP_ID = "metering-sink";
     public static final int DEFAULT_HTTP_PORT = 7402;
@@ -63,6 +66,7 @@ public record SinkConfig(
         requirePositive(databaseConnectTimeout, "database connect timeout");
         requirePositive(databaseCheckInterval, "database check interval");
         requirePositive(shutdownTimeout, "shutdown timeout");
+        requirePositive(sessionTimeout, "session timeout");
         if (maxBackoff.compareTo(initialBackoff) < 0) {
             throw new IllegalArgumentException("max backoff " + maxBackoff + " is shorter than the initial backoff " + initialBackoff);
         }
@@ -101,7 +105,8 @@ public record SinkConfig(
                 env.bool("SINK_CREATE_TOPICS", true),
                 // The same variables as the other services, so whichever service creates a topic first creates it alike.
                 TopicConfig.fromEnv(env),
-                env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)));
+                env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)),
+                env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)));
     }
 
     /**
@@ -127,13 +132,13 @@ public record SinkConfig(
     public SinkConfig withHttpPort(int port) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, port, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout);
+                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout, sessionTimeout);
     }
 
     public SinkConfig withTopicSettings(TopicSettings settings) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, httpPort, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout);
+                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout, sessionTimeout);
     }
 
     @Override

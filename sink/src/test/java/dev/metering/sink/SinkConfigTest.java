@@ -40,7 +40,7 @@ class SinkConfigTest {
     void readsEveryVariable() {
         SinkConfig config = SinkConfig.fromEnv(env("DATABASE_USER", "sink", "DATABASE_PASSWORD", "secret", "SINK_GROUP_ID", "g2",
                 "SINK_BATCH_SIZE", "50", "SINK_POLL_TIMEOUT", "250ms", "SINK_HTTP_PORT", "0", "SINK_MAX_BACKOFF", "5s",
-                "SINK_CREATE_TOPICS", "false", "METERING_TOPIC_PARTITIONS", "3"));
+                "SINK_CREATE_TOPICS", "false", "METERING_TOPIC_PARTITIONS", "3", "SINK_SESSION_TIMEOUT", "6s"));
         assertThat(config.databaseUser()).isEqualTo("sink");
         assertThat(config.databasePassword()).isEqualTo("secret");
         assertThat(config.groupId()).isEqualTo("g2");
@@ -50,6 +50,8 @@ class SinkConfigTest {
         assertThat(config.maxBackoff()).isEqualTo(Duration.ofSeconds(5));
         assertThat(config.createTopics()).isFalse();
         assertThat(config.topicSettings().partitions()).isEqualTo(3);
+        assertThat(config.sessionTimeout()).isEqualTo(Duration.ofSeconds(6));
+        assertThat(SinkService.consumerProperties(config)).containsEntry("session.timeout.ms", 6000).containsEntry("heartbeat.interval.ms", 2000);
     }
 
     @Test
