@@ -1,0 +1,193 @@
+package dev.metering.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.metering.embedded.PostgresDatabase;
+import dev.metering.sink.store.Batch;
+import dev.metering.sink.store.Migrations;
+import dev.metering.sink.store.RollupRow;
+import dev.metering.sink.store.RollupStore;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Days and months are composed from hours in PostgreSQL (the usage_daily and usage_monthly views) by the rule of
+ * DESIGN.md: the latest hour of the period holding an ABSOLUTE bills its billable quantity, every later hour adds its
+ * own; without an ABSOLUTE the period bills the sum. Random hours across a month boundary, written through the sink's
+ * store, against that rule written out in Java, and months against their days composed once more.
+ */
+class PeriodCompositionPropertyIT {
+    private static final Instant FIRST_HOUR = Instant.parse("2026-01-30T00:00:00Z");
+    private static final int HOURS = 24 * 4; // 30 January to 2 February: two months, four days
+    private static final AtomicLong ACCOUNTS = new AtomicLong();
+    private static PostgresDatabase database;
+    private static RollupStore store;
+
+    @BeforeContainer
+    static void migrate() {
+        database = PostgresDatabase.forTests();
+        Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1));
+        store = new RollupStore(database.dataSource(), "period-composition");
+    }
+
+    @AfterContainer
+    static void close() {
+        if (database != null) {
+            database.close();
+        }
+    }
+
+    /** One stored hour as the aggregator emits it. */
+    record Hour(int index, BigDecimal deltaSum, BigDecimal billable, boolean hasAbsolute, long events, BigDecimal min, BigDecimal max,
+                BigDecimal reverted) {
+        Instant start() {
+            return FIRST_HOUR.plus(Duration.ofHours(index));
+        }
+    }
+
+    /** Expected figures of one period. */
+    record Period(BigDecimal billable, BigDecimal quantitySum, long events, BigDecimal min, BigDecimal max, BigDecimal reverted, boolean hasAbsolute) {
+        Period normalised() {
+            return new Period(billable.stripTrailingZeros(), quantitySum.stripTrailingZeros(), events, min.stripTrailingZeros(),
+                    max.stripTrailingZeros(), reverted.stripTrailingZeros(), hasAbsolute);
+        }
+    }
+
+    @Property(tries = 40)
+    void daysAndMonthsBillWhatTheirHoursGiveByTheRule(@ForAll("hourSets") List<Hour> hours) throws SQLException {
+        String account = "compose-" + ACCOUNTS.incrementAndGet();
+        write(account, hours);
+
+        Map<Instant, Period> expectedDays = compose(hours, start -> start.truncatedTo(ChronoUnit.DAYS));
+        Map<Instant, Period> expectedMonths = compose(hours, start -> start.atZone(ZoneOffset.UTC).withDayOfMonth(1).truncatedTo(ChronoUnit.DAYS).toInstant());
+
+        assertThat(stored("usage_daily", "window_start", account)).isEqualTo(normalised(expectedDays));
+        assertThat(stored("usage_monthly", "month_start", account)).isEqualTo(normalised(expectedMonths));
+        // A month is also its days composed once more: a day holding an ABSOLUTE resets, the others add.
+        assertThat(normalised(composePeriods(expectedDays, start -> start.atZone(ZoneOffset.UTC).withDayOfMonth(1).truncatedTo(ChronoUnit.DAYS).toInstant())))
+                .isEqualTo(normalised(expectedMonths));
+    }
+
+    /** DESIGN.md's period rule, as written: the latest hour holding an ABSOLUTE, plus the later hours. */
+    private static Map<Instant, Period> compose(List<Hour> hours, Function<Instant, Instant> periodOf) {
+        Map<Instant, List<Hour>> byPeriod = new TreeMap<>();
+        for (Hour hour : hours) {
+            byPeriod.computeIfAbsent(periodOf.apply(hour.start()), p -> new ArrayList<>()).add(hour);
+        }
+        Map<Instant, Period> periods = new TreeMap<>();
+        byPeriod.forEach((start, inPeriod) -> {
+            int latestAbsolute = -1;
+            for (int i = 0; i < inPeriod.size(); i++) {
+                if (inPeriod.get(i).hasAbsolute()) {
+                    latestAbsolute = i;
+                }
+            }
+            BigDecimal billable = BigDecimal.ZERO;
+            for (int i = Math.max(0, latestAbsolute); i < inPeriod.size(); i++) {
+                billable = billable.add(inPeriod.get(i).billable());
+            }
+            periods.put(start, new Period(billable,
+                    inPeriod.stream().map(Hour::deltaSum).reduce(BigDecimal.ZERO, BigDecimal::add),
+                    inPeriod.stream().mapToLong(Hour::events).sum(),
+                    inPeriod.stream().map(Hour::min).reduce(BigDecimal::min).orElseThrow(),
+                    inPeriod.stream().map(Hour::max).reduce(BigDecimal::max).orElseThrow(),
+                    inPeriod.stream().map(Hour::reverted).reduce(BigDecimal.ZERO, BigDecimal::add),
+                    latestAbsolute >= 0));
+        });
+        return periods;
+    }
+
+    /** The same fold over shorter periods (in time order) instead of hours. */
+    private static Map<Instant, Period> composePeriods(Map<Instant, Period> shorter, Function<Instant, Instant> periodOf) {
+        Map<Instant, Period> longer = new TreeMap<>();
+        shorter.forEach((start, period) -> longer.merge(periodOf.apply(start), period, (acc, next) -> new Period(
+                next.hasAbsolute() ? next.billable() : acc.billable().add(next.billable()),
+                acc.quantitySum().add(next.quantitySum()), acc.events() + next.events(), acc.min().min(next.min()),
+                acc.max().max(next.max()), acc.reverted().add(next.reverted()), acc.hasAbsolute() || next.hasAbsolute())));
+        return longer;
+    }
+
+    private static Map<Instant, Period> normalised(Map<Instant, Period> periods) {
+        Map<Instant, Period> result = new TreeMap<>();
+        periods.forEach((start, period) -> result.put(start, period.normalised()));
+        return result;
+    }
+
+    private static void write(String account, List<Hour> hours) {
+        TopicPartition partition = new TopicPartition("compose-" + account, 0);
+        Batch.Builder batch = new Batch.Builder();
+        long offset = 0;
+        for (Hour hour : hours) {
+            Instant start = hour.start();
+            Instant eventTime = start.plusSeconds(1800);
+            batch.add(partition, offset++, new RollupRow("default", account, "feature", "HOUR", start, start.plus(Duration.ofHours(1)),
+                    hour.events(), hour.deltaSum(), hour.billable(), hour.max(), hour.hasAbsolute() ? "ABSOLUTE" : "DELTA", eventTime,
+                    "e-" + hour.index(), hour.hasAbsolute() ? eventTime : null, hour.hasAbsolute() ? "e-" + hour.index() : null,
+                    hour.min(), hour.max(), start, eventTime, eventTime, hour.reverted(), hour.reverted().signum() > 0 ? 1 : 0));
+        }
+        Map<TopicPartition, Long> expectedOffsets = new HashMap<>();
+        expectedOffsets.put(partition, null);
+        store.write(batch.build(), expectedOffsets);
+    }
+
+    private static Map<Instant, Period> stored(String view, String startColumn, String account) throws SQLException {
+        String sql = "SELECT " + startColumn + " AS period_start, billable_quantity, quantity_sum, event_count, min_value, max_value, "
+                + "reverted_quantity, latest_absolute_event_time IS NOT NULL AS has_absolute FROM " + view
+                + " WHERE org_id = 'default' AND billing_account_id = ?";
+        Map<Instant, Period> periods = new TreeMap<>();
+        try (Connection connection = database.dataSource().getConnection(); PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setString(1, account);
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    periods.put(rows.getObject("period_start", java.time.OffsetDateTime.class).toInstant(), new Period(
+                            rows.getBigDecimal("billable_quantity"), rows.getBigDecimal("quantity_sum"), rows.getLong("event_count"),
+                            rows.getBigDecimal("min_value"), rows.getBigDecimal("max_value"), rows.getBigDecimal("reverted_quantity"),
+                            rows.getBoolean("has_absolute")).normalised());
+                }
+            }
+        }
+        return periods;
+    }
+
+    /**
+     * 1 to 40 distinct hours of the four days, in time order. An hour holding an ABSOLUTE bills a value of its own;
+     * one without bills its DELTA sum (net of reverts, as the aggregator emits it).
+     */
+    @Provide
+    Arbitrary<List<Hour>> hourSets() {
+        Arbitrary<BigDecimal> amounts = Combinators.combine(Arbitraries.longs().between(0, 10_000_000L), Arbitraries.integers().between(0, 6))
+                .as((unscaled, scale) -> BigDecimal.valueOf(unscaled, scale).setScale(12));
+        Arbitrary<Hour> hours = Combinators.combine(Arbitraries.integers().between(0, HOURS - 1), amounts, amounts, Arbitraries.of(true, false, false),
+                Arbitraries.longs().between(1, 50), amounts).as((index, deltaSum, absoluteValue, hasAbsolute, events, reverted) -> {
+                    BigDecimal billable = hasAbsolute ? absoluteValue : deltaSum;
+                    BigDecimal min = deltaSum.min(absoluteValue);
+                    BigDecimal max = deltaSum.max(absoluteValue);
+                    return new Hour(index, deltaSum, billable, hasAbsolute, events, min, max, reverted);
+                });
+        return hours.list().ofMinSize(1).ofMaxSize(40).uniqueElements(Hour::index)
+                .map(list -> list.stream().sorted(java.util.Comparator.comparingInt(Hour::index)).toList());
+    }
+}
