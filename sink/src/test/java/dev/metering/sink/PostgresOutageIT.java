@@ -8,20 +8,24 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.BatchHooks;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** PostgreSQL goes away and comes back: the sink reports not ready, keeps its place, and resumes with nothing lost. */
+@ExtendWith(SharedKafka.class)
 class PostgresOutageIT {
     private static TestPipeline pipeline;
 
     @BeforeAll
-    static void start() {
-        pipeline = new TestPipeline();
+    static void start(EmbeddedKafka kafka) {
+        pipeline = new TestPipeline(kafka);
     }
 
     @AfterAll

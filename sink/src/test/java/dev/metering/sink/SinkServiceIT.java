@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.metering.avro.Rollup;
 import dev.metering.avro.WindowSize;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import dev.metering.sink.RecordingHooks.Committed;
 import dev.metering.sink.RecordingHooks.CrashPoint;
 import dev.metering.sink.store.Batch;
@@ -22,14 +24,16 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The sink against a real broker and a real PostgreSQL: exactly-once under crashes, stale updates, rejected records. */
+@ExtendWith(SharedKafka.class)
 class SinkServiceIT {
     private static TestPipeline pipeline;
 
     @BeforeAll
-    static void start() {
-        pipeline = new TestPipeline();
+    static void start(EmbeddedKafka kafka) {
+        pipeline = new TestPipeline(kafka);
     }
 
     @AfterAll

@@ -35,7 +35,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-/** A real broker and a real PostgreSQL, and what the sink's integration tests do with them. */
+/**
+ * A real broker (the test run's shared one: tests use topics and groups of their own) and a real PostgreSQL, and
+ * what the sink's integration tests do with them.
+ */
 final class TestPipeline implements AutoCloseable {
     static final String REGISTRY_URL = "mem://sink-it";
 
@@ -44,8 +47,8 @@ final class TestPipeline implements AutoCloseable {
     private final KafkaProducer<RollupKey, Rollup> producer;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    TestPipeline() {
-        kafka = EmbeddedKafka.start();
+    TestPipeline(EmbeddedKafka kafka) {
+        this.kafka = kafka;
         database = PostgresDatabase.forTests();
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl(REGISTRY_URL);
         Map<String, Object> properties = new HashMap<>();
@@ -156,6 +159,5 @@ final class TestPipeline implements AutoCloseable {
     public void close() {
         producer.close(Duration.ofSeconds(10));
         database.close();
-        kafka.close();
     }
 }
