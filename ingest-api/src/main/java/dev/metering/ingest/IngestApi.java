@@ -1,23 +1,18 @@
 package dev.metering.ingest;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.metering.ingest.auth.ApiKeyAuthenticator;
+import dev.metering.ops.auth.ApiKeyAuthenticator;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.KindeTokenVerifier;
 import dev.metering.ingest.batch.BatchEventsEndpoint;
 import dev.metering.ingest.frontier.FrontierRevertEndpoint;
 import dev.metering.ingest.frontier.FrontierUsageEndpoint;
-import dev.metering.ingest.http.ErrorFormat;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.ingest.http.IngestMetrics;
 import dev.metering.ingest.http.JettyErrors;
 import dev.metering.ingest.http.RateLimiter;
-import dev.metering.ingest.http.RequestIds;
+import dev.metering.ops.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.kafka.KafkaReadiness;
 import dev.metering.ingest.kafka.UsageEventPublisher;
@@ -29,6 +24,7 @@ import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.rules.EventRules;
 import dev.metering.ops.ServiceRunner;
+import dev.metering.ops.http.StrictJson;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
@@ -82,15 +78,7 @@ public final class IngestApi implements AutoCloseable {
 
     /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact (as written, trailing zeros too). */
     public static ObjectMapper objectMapper() {
-        return JsonMapper.builder()
-                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-                .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
-                .disable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
-                .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-                .build();
+        return StrictJson.mapper();
     }
 
     /** Starts the HTTP server and the Kafka clients; on failure releases what was started and rethrows. */

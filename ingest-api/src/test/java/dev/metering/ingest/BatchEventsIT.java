@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.avro.ValueType;
 import java.math.BigDecimal;
 import java.time.Instant;

@@ -15,7 +15,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.metering.avro.UsageEvent;
 import dev.metering.embedded.EmbeddedKafka;
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.schemas.Topics;

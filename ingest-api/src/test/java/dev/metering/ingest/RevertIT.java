@@ -9,7 +9,7 @@ import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.embedded.EmbeddedKafka;
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;

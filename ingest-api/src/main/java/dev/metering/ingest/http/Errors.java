@@ -1,9 +1,12 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.schemas.rules.RuleViolation;
 import java.util.Locale;
 import org.apache.kafka.common.errors.RecordTooLargeException;

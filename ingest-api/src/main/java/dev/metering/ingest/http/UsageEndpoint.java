@@ -1,5 +1,8 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,7 +10,7 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.ingest.kafka.UsageEventPublisher;
 import dev.metering.ingest.revert.DuplicateCheck;
 import dev.metering.ingest.revert.RevertService;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
