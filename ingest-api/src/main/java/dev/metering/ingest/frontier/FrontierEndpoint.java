@@ -17,8 +17,8 @@ abstract class FrontierEndpoint extends UsageEndpoint<FrontierCredential> {
     protected final Form form;
     private final BasicAuthenticator authenticator;
 
-    FrontierEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(support, FrontierUsageEndpoint.ORIGIN, form.errors());
+    FrontierEndpoint(Form form, Http http, BasicAuthenticator authenticator) {
+        super(http, FrontierUsageEndpoint.ORIGIN, form.errors());
         this.form = form;
         this.authenticator = authenticator;
     }
