@@ -1,27 +1,24 @@
 package dev.metering.ingest;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.metering.ingest.auth.ApiKeyAuthenticator;
+import dev.metering.ops.auth.ApiKeyAuthenticator;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.KindeTokenVerifier;
 import dev.metering.ingest.batch.BatchEventsEndpoint;
 import dev.metering.ingest.frontier.FrontierRevertEndpoint;
 import dev.metering.ingest.frontier.FrontierUsageEndpoint;
-import dev.metering.ingest.http.ErrorFormat;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.ingest.http.IngestMetrics;
 import dev.metering.ingest.http.JettyErrors;
 import dev.metering.ingest.http.RateLimiter;
-import dev.metering.ingest.http.RequestIds;
+import dev.metering.ops.http.RequestIds;
 import dev.metering.ingest.http.UsageEndpoint;
-import dev.metering.ingest.kafka.KafkaReadiness;
-import dev.metering.ingest.kafka.UsageEventPublisher;
-import dev.metering.ingest.kafka.VerdictWaiter;
+import dev.metering.ingest.http.Errors;
+import dev.metering.ingest.publish.Backend;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ingest.publish.VerdictSource;
 import dev.metering.ingest.revert.DuplicateCheck;
 import dev.metering.ingest.revert.RevertEndpoint;
 import dev.metering.ingest.revert.RevertService;
@@ -29,7 +26,7 @@ import dev.metering.ingest.kinde.KindeMeterUsageEndpoint;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.rules.EventRules;
 import dev.metering.ops.ServiceRunner;
-import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.ops.http.StrictJson;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -58,11 +55,11 @@ public final class IngestApi implements AutoCloseable {
     private final PrometheusMeterRegistry meterRegistry;
     private final ObjectMapper json;
     private final Clock clock;
-    private UsageEventPublisher publisher;
-    private VerdictWaiter verdicts;
+    private final Backend backend;
+    private EventPublisher publisher;
+    private VerdictSource verdicts;
     private RevertService reverts;
     private DuplicateCheck duplicateCheck;
-    private KafkaReadiness readiness;
     private Javalin app;
 
     public IngestApi(IngestApiConfig config) {
@@ -74,23 +71,25 @@ public final class IngestApi implements AutoCloseable {
     }
 
     IngestApi(IngestApiConfig config, PrometheusMeterRegistry meterRegistry, Clock clock) {
+        this(config, meterRegistry, clock, Backend.kafka(config));
+    }
+
+    /**
+     * An API publishing to and reading verdicts from {@code backend} (Kafka: {@link Backend#kafka}); its publisher and
+     * verdict source are created by {@link #start} and closed by {@link #close}. The config's Kafka and registry
+     * settings are then used only by {@code backend}.
+     */
+    public IngestApi(IngestApiConfig config, PrometheusMeterRegistry meterRegistry, Clock clock, Backend backend) {
         this.config = config;
         this.meterRegistry = meterRegistry;
         this.clock = clock;
+        this.backend = backend;
         this.json = objectMapper();
     }
 
     /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact (as written, trailing zeros too). */
     public static ObjectMapper objectMapper() {
-        return JsonMapper.builder()
-                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-                .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
-                .disable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
-                .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-                .build();
+        return StrictJson.mapper();
     }
 
     /** Starts the HTTP server and the Kafka clients; on failure releases what was started and rethrows. */
@@ -109,25 +108,22 @@ public final class IngestApi implements AutoCloseable {
 
     private void startServices() {
         IngestMetrics metrics = new IngestMetrics(meterRegistry);
-        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(config.schemaRegistryUrl());
         KindeTokenVerifier kindeVerifier = new KindeTokenVerifier(config.kinde());
-        publisher = new UsageEventPublisher(config.kafkaBootstrapServers(), registry, config.deliveryTimeout(), config.linger(),
-                metrics::produceError);
+        publisher = backend.publisher(metrics::produceError);
         Gauge.builder("ingest.kafka.pending.requests", publisher::pendingRequests)
                 .description("Requests waiting for Kafka to acknowledge their events")
                 .register(meterRegistry);
-        readiness = new KafkaReadiness(config.kafkaBootstrapServers(), Duration.ofSeconds(5), Duration.ofSeconds(3));
         long retryAfter = Math.max(1, Math.min(30, config.deliveryTimeout().toSeconds() / 2));
         RequestRules requestRules = new RequestRules(new EventRules(config.gracePeriod(), config.maxFutureSkew()), clock);
-        verdicts = new VerdictWaiter(config.kafkaBootstrapServers()).start();
+        verdicts = backend.verdicts();
         Gauge.builder("ingest.verdicts.awaited", verdicts::waiting)
                 .description("Event identities waiting for the aggregator's verdict (reverts, duplicate checks)")
                 .register(meterRegistry);
         reverts = new RevertService(publisher, verdicts, requestRules, config.verdictTimeout(), config.deliveryTimeout(), retryAfter);
         duplicateCheck = new DuplicateCheck(publisher, verdicts, config.duplicateCheckWait(), config.deliveryTimeout());
-        UsageEndpoint.Support support = new UsageEndpoint.Support(json, requestRules, publisher,
-                new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics, config.maxBodyBytes(), retryAfter,
-                config.deliveryTimeout().toMillis() + "ms", reverts, duplicateCheck);
+        Errors errors = new Errors(json, config.deliveryTimeout().toMillis() + "ms", retryAfter);
+        UsageEndpoint.Http http = new UsageEndpoint.Http(json, new RateLimiter(config.rateLimitPerSecond(), config.rateLimitBurst()), metrics,
+                config.maxBodyBytes(), errors);
         byte[] openApi = openApiDocument();
 
         app = Javalin.create(javalin -> {
@@ -151,19 +147,28 @@ public final class IngestApi implements AutoCloseable {
         app.after(RequestIds::clear);
         BasicAuthenticator frontierUsers = new BasicAuthenticator(config.frontierCredentials());
         // the body form first: Javalin runs the first route that matches, and only the wildcards could overlap
-        app.post(FrontierUsageEndpoint.BODY_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.BODY_FORM, support, frontierUsers));
-        app.post(FrontierUsageEndpoint.ROUTE, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.PATH_FORM, support, frontierUsers));
-        app.post(FrontierUsageEndpoint.CONNECT_PATH, new FrontierUsageEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
-        // the body form's literal path never matches the revert wildcards (other segments), so the order is free here
-        app.post(FrontierRevertEndpoint.BODY_PATH, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.BODY_FORM, support, frontierUsers));
-        app.post(FrontierRevertEndpoint.ROUTE, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.PATH_FORM, support, frontierUsers));
-        app.post(FrontierRevertEndpoint.CONNECT_PATH, new FrontierRevertEndpoint(FrontierUsageEndpoint.Form.CONNECT, support, frontierUsers));
-        app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(support, kindeVerifier));
-        app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
-        app.post(RevertEndpoint.PATH, new RevertEndpoint(support, new ApiKeyAuthenticator(config.apiKeys())));
+        for (FrontierUsageEndpoint.Form form : new FrontierUsageEndpoint.Form[] {
+                FrontierUsageEndpoint.Form.BODY_FORM, FrontierUsageEndpoint.Form.PATH_FORM, FrontierUsageEndpoint.Form.CONNECT}) {
+            // the body form first: Javalin runs the first route that matches, and only the wildcards could overlap
+            // (the body form's literal path never matches the revert wildcards: other segments)
+            app.post(switch (form) {
+                case BODY_FORM -> FrontierUsageEndpoint.BODY_PATH;
+                case PATH_FORM -> FrontierUsageEndpoint.ROUTE;
+                case CONNECT -> FrontierUsageEndpoint.CONNECT_PATH;
+            }, new FrontierUsageEndpoint(form, http, requestRules, duplicateCheck, frontierUsers));
+            app.post(switch (form) {
+                case BODY_FORM -> FrontierRevertEndpoint.BODY_PATH;
+                case PATH_FORM -> FrontierRevertEndpoint.ROUTE;
+                case CONNECT -> FrontierRevertEndpoint.CONNECT_PATH;
+            }, new FrontierRevertEndpoint(form, http, requestRules, reverts, frontierUsers));
+        }
+        ApiKeyAuthenticator apiKeys = new ApiKeyAuthenticator(config.apiKeys());
+        app.post(KindeMeterUsageEndpoint.PATH, new KindeMeterUsageEndpoint(http, requestRules, publisher, kindeVerifier));
+        app.post(BatchEventsEndpoint.PATH, new BatchEventsEndpoint(http, requestRules, publisher, apiKeys));
+        app.post(RevertEndpoint.PATH, new RevertEndpoint(http, requestRules, reverts, apiKeys));
         app.get("/health/live", ctx -> ctx.contentType("text/plain").result("live"));
         app.get("/health/ready", ctx -> {
-            String notReady = readiness.notReadyReason();
+            String notReady = publisher.notReadyReason();
             ctx.contentType("text/plain");
             if (notReady == null) {
                 ctx.result("ready");
@@ -174,17 +179,9 @@ public final class IngestApi implements AutoCloseable {
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meterRegistry.scrape()));
         app.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
         // No handler answers 404 itself, so every 404 is an unknown route: answer it in the shape of the API the path belongs to.
-        app.error(404, ctx -> ctx.contentType("application/json").result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path())
-                .render(json, ErrorKind.NOT_FOUND, "no endpoint " + ctx.method() + " " + ctx.path()))));
-        app.exception(Exception.class, (error, ctx) -> {
-            LOG.error("Unexpected error answering {} {}", ctx.method(), ctx.path(), error);
-            ctx.status(500).contentType("application/json");
-            try {
-                ctx.result(json.writeValueAsBytes(ErrorFormat.forPath(ctx.path()).render(json, ErrorKind.INTERNAL, "internal error")));
-            } catch (IOException e) {
-                ctx.result("{}");
-            }
-        });
+        app.error(404, ctx -> errors.respond(ctx, ErrorFormat.forPath(ctx.path()),
+                new ApiException(ErrorKind.NOT_FOUND, "no endpoint " + ctx.method() + " " + ctx.path()), null));
+        app.exception(Exception.class, (error, ctx) -> errors.respond(ctx, ErrorFormat.forPath(ctx.path()), error, null));
         app.start();
         LOG.info("Ingest API listening on {}:{} (Kafka {}, schema registry {}; {} Frontier users, Kinde tokens {}, {} API keys)",
                 config.httpHost(), port(), config.kafkaBootstrapServers(), config.schemaRegistryUrl(),
@@ -217,8 +214,8 @@ public final class IngestApi implements AutoCloseable {
         return duplicateCheck;
     }
 
-    /** The verdict reader (tests wait for its assignment). */
-    public VerdictWaiter verdicts() {
+    /** The verdict reader (tests wait until it reads); available once started. */
+    public VerdictSource verdicts() {
         return verdicts;
     }
 
@@ -227,8 +224,8 @@ public final class IngestApi implements AutoCloseable {
     }
 
     /**
-     * Closes the producer first: it flushes, so every request in flight gets its real answer while the HTTP server
-     * is still up (requests arriving meanwhile get 503). Then stops the HTTP server and the readiness check.
+     * Closes the publisher first: it flushes, so every request in flight gets its real answer while the HTTP server
+     * is still up (requests arriving meanwhile get 503). Then stops the HTTP server and the verdict reader.
      */
     @Override
     public synchronized void close() {
@@ -243,10 +240,6 @@ public final class IngestApi implements AutoCloseable {
         if (verdicts != null) {
             verdicts.close();
             verdicts = null;
-        }
-        if (readiness != null) {
-            readiness.close();
-            readiness = null;
         }
     }
 

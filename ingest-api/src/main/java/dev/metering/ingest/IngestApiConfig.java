@@ -1,6 +1,6 @@
 package dev.metering.ingest;
 
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.ops.Env;

@@ -113,8 +113,8 @@ class FrontierRevertIT {
                 .withCredentials(List.of(new FrontierCredential("app", "secret", Set.of("org-a", "org-b", "org-c"))), KindeJwtSettings.DISABLED, List.of());
         api = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(3), Duration.ofSeconds(3))).start();
         impatient = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(3), Duration.ZERO)).start();
-        api.verdicts().assigned().get(60, TimeUnit.SECONDS);
-        impatient.verdicts().assigned().get(60, TimeUnit.SECONDS);
+        api.verdicts().reading().get(60, TimeUnit.SECONDS);
+        impatient.verdicts().reading().get(60, TimeUnit.SECONDS);
     }
 
     private static AggregatorService startAggregator() {

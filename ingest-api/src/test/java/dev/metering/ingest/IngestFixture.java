@@ -15,7 +15,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.metering.avro.UsageEvent;
 import dev.metering.embedded.EmbeddedKafka;
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.schemas.Topics;
@@ -47,9 +47,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * A real broker with a one-partition {@code usage-events} topic (so "nothing was produced" can be proven by
- * offsets: a later acknowledged marker event lands after anything produced before it), an ingest API with one
- * credential of each kind, and an HTTP client.
+ * An ingest API with one credential of each kind, an HTTP client, and where its events go: either (for the ITs,
+ * {@code new IngestFixture()}) a real broker with a one-partition {@code usage-events} topic, so "nothing was produced"
+ * can be proven by offsets (a later acknowledged marker event lands after anything produced before it); or (for the
+ * HTTP contract tests, {@link #withoutBroker()}) a {@link FakePublisher} that keeps what it was given. "Offsets" and
+ * "records" then count the events the fake was given, keyed as Kafka's publisher keys them.
  */
 final class IngestFixture implements AutoCloseable {
     static final String ISSUER = "https://metering-test.kinde.com";
@@ -58,7 +60,10 @@ final class IngestFixture implements AutoCloseable {
     static final String FRONTIER_SECRET = "s3cret:with:colons";
     static final String API_KEY = "native-key-123";
 
+    /** Null without a broker. */
     final EmbeddedKafka kafka;
+    /** Null with a broker. */
+    final FakePublisher fake;
     final String registryUrl = "mem://ingest-it-" + UUID.randomUUID();
     final RSAKey signingKey;
     final ObjectMapper json = new ObjectMapper();
@@ -66,12 +71,25 @@ final class IngestFixture implements AutoCloseable {
     final List<IngestApi> apis = new ArrayList<>();
     IngestApi api;
 
+    /** A real broker. */
     IngestFixture() {
-        try {
-            signingKey = new RSAKeyGenerator(2048).keyID("test-key").generate();
-        } catch (JOSEException e) {
-            throw new IllegalStateException(e);
+        this(true);
+    }
+
+    /** No broker: the APIs publish to one {@link FakePublisher}. */
+    static IngestFixture withoutBroker() {
+        return new IngestFixture(false);
+    }
+
+    private IngestFixture(boolean broker) {
+        signingKey = SIGNING_KEY;
+        if (!broker) {
+            kafka = null;
+            fake = new FakePublisher();
+            api = startApi(config());
+            return;
         }
+        fake = null;
         kafka = EmbeddedKafka.start();
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(Topics.USAGE_EVENTS, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
@@ -82,8 +100,19 @@ final class IngestFixture implements AutoCloseable {
         api = startApi(config());
     }
 
+    /** One key for all fixtures of a run: generating an RSA key takes a while. */
+    private static final RSAKey SIGNING_KEY = generateKey();
+
+    static RSAKey generateKey() {
+        try {
+            return new RSAKeyGenerator(2048).keyID("test-key").generate();
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     IngestApiConfig config() {
-        return IngestApiConfig.defaults(kafka.bootstrapServers(), registryUrl)
+        return IngestApiConfig.defaults(kafka == null ? "127.0.0.1:1" : kafka.bootstrapServers(), registryUrl)
                 .withHttp("127.0.0.1", 0)
                 .withCredentials(
                         List.of(new FrontierCredential(FRONTIER_USER, FRONTIER_SECRET, Set.of("org-1", "org-2"))),
@@ -92,9 +121,16 @@ final class IngestFixture implements AutoCloseable {
     }
 
     IngestApi startApi(IngestApiConfig config) {
-        IngestApi started = new IngestApi(config).start();
+        IngestApi started = create(config).start();
         apis.add(started);
         return started;
+    }
+
+    /** An API publishing where this fixture's APIs do (the broker or the fake), not started. */
+    IngestApi create(IngestApiConfig config) {
+        return fake == null ? new IngestApi(config)
+                : new IngestApi(config, new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT),
+                        java.time.Clock.systemUTC(), fake.backend());
     }
 
     // ---- HTTP
@@ -245,6 +281,9 @@ final class IngestFixture implements AutoCloseable {
     // ---- the topic
 
     long endOffset() {
+        if (fake != null) {
+            return fake.events().size();
+        }
         try (KafkaConsumer<String, UsageEvent> consumer = consumer()) {
             TopicPartition partition = new TopicPartition(Topics.USAGE_EVENTS, 0);
             return consumer.endOffsets(List.of(partition), Duration.ofSeconds(60)).get(partition);
@@ -253,6 +292,14 @@ final class IngestFixture implements AutoCloseable {
 
     /** The records from {@code from} up to the current end of the topic. */
     List<ConsumerRecord<String, UsageEvent>> readFrom(long from) {
+        if (fake != null) {
+            List<UsageEvent> events = fake.events();
+            List<ConsumerRecord<String, UsageEvent>> records = new ArrayList<>();
+            for (int i = (int) from; i < events.size(); i++) {
+                records.add(new ConsumerRecord<>(Topics.USAGE_EVENTS, 0, i, dev.metering.ingest.kafka.KafkaEventPublisher.key(events.get(i)), events.get(i)));
+            }
+            return records;
+        }
         TopicPartition partition = new TopicPartition(Topics.USAGE_EVENTS, 0);
         List<ConsumerRecord<String, UsageEvent>> records = new ArrayList<>();
         try (KafkaConsumer<String, UsageEvent> consumer = consumer()) {
@@ -270,9 +317,13 @@ final class IngestFixture implements AutoCloseable {
 
     /**
      * Proves the request before it produced nothing: an acknowledged marker event (same producer, same partition)
-     * must be the only record since {@code before}.
+     * must be the only record since {@code before}. Without a broker: the fake was given nothing since.
      */
     void assertNothingProducedSince(long before) {
+        if (fake != null) {
+            assertThat(readFrom(before)).as("events published since").isEmpty();
+            return;
+        }
         String markerId = "marker-" + UUID.randomUUID();
         Response marker = post("/v1/events:batch", """
                 {"events": [{"event_id": "%s", "billing_account_id": "marker", "feature_code": "marker", "quantity": 1}]}
@@ -310,6 +361,8 @@ final class IngestFixture implements AutoCloseable {
         for (IngestApi started : apis) {
             started.close();
         }
-        kafka.close();
+        if (kafka != null) {
+            kafka.close();
+        }
     }
 }

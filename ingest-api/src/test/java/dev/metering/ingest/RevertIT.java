@@ -9,7 +9,7 @@ import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.embedded.EmbeddedKafka;
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.KindeJwtSettings;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
@@ -66,7 +66,7 @@ class RevertIT {
                 .withHttp("127.0.0.1", 0)
                 .withCredentials(List.of(), KindeJwtSettings.DISABLED, List.of(new ApiKey("tests", KEY)))
                 .withVerdictWaits(Duration.ofSeconds(3), Duration.ofSeconds(1))).start();
-        api.verdicts().assigned().get(60, TimeUnit.SECONDS);
+        api.verdicts().reading().get(60, TimeUnit.SECONDS);
     }
 
     private static AggregatorService startAggregator() {

@@ -4,11 +4,11 @@ import dev.metering.ops.DatabaseTarget;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.metering.ingest.IngestApi;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorFormat;
-import dev.metering.ingest.http.ErrorKind;
-import dev.metering.ingest.http.RequestIds;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.RequestIds;
+import dev.metering.ops.http.StrictJson;
 import dev.metering.ops.ServiceRunner;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -42,7 +42,7 @@ public final class QueryApi implements AutoCloseable {
     private final QueryApiConfig config;
     private final PrometheusMeterRegistry meterRegistry;
     private final Clock clock;
-    private final ObjectMapper json = IngestApi.objectMapper();
+    private final ObjectMapper json = StrictJson.mapper();
     private HikariDataSource dataSource;
     private Javalin app;
 

@@ -1,6 +1,6 @@
 package dev.metering.query;
 
-import dev.metering.ingest.auth.ApiKey;
+import dev.metering.ops.auth.ApiKey;
 import dev.metering.schemas.rules.Identifiers;
 import dev.metering.schemas.rules.RuleViolation;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.metering.query;
 
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

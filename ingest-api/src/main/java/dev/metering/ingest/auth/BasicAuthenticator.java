@@ -1,7 +1,8 @@
 package dev.metering.ingest.auth;
 
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.auth.Secrets;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HashMap;

@@ -6,11 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
-import dev.metering.ingest.auth.ApiKey;
-import dev.metering.ingest.auth.ApiKeyAuthenticator;
-import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ops.auth.ApiKey;
+import dev.metering.ops.auth.ApiKeyAuthenticator;
+import dev.metering.ops.http.ErrorFormat;
 import dev.metering.ingest.http.UsageEndpoint;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.rules.Identifiers;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The native batch endpoint: {@code POST /v1/events:batch} with {@code {"events": [...]}}, up to
@@ -35,10 +37,14 @@ public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
     private static final Set<String> EVENT_FIELDS = Set.of("event_id", "billing_account_id", "org_id", "feature_code", "quantity",
             "value_type", "event_time", "usage_type", "user_id", "project_id", "description", "metadata");
 
+    private final RequestRules rules;
+    private final EventPublisher publisher;
     private final ApiKeyAuthenticator authenticator;
 
-    public BatchEventsEndpoint(Support support, ApiKeyAuthenticator authenticator) {
-        super(support, ORIGIN, ErrorFormat.NATIVE);
+    public BatchEventsEndpoint(Http http, RequestRules rules, EventPublisher publisher, ApiKeyAuthenticator authenticator) {
+        super(http, ORIGIN, ErrorFormat.NATIVE);
+        this.rules = rules;
+        this.publisher = publisher;
         this.authenticator = authenticator;
     }
 
@@ -64,9 +70,9 @@ public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
 
     @Override
     protected Prepared prepare(Context ctx, JsonNode body, ApiKey key) {
-        List<Result> results = validate(body, key, support.rules());
+        List<Result> results = validate(body, key, rules);
         List<UsageEvent> accepted = new ArrayList<>();
-        ObjectNode answer = support.json().createObjectNode();
+        ObjectNode answer = json().createObjectNode();
         ArrayNode list = answer.putArray("results");
         int invalid = 0;
         for (Result result : results) {
@@ -85,12 +91,18 @@ public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
                 item.put("status", "invalid");
                 item.put("code", result.error().kind().name());
                 item.put("reason", result.error().getMessage());
-                support.metrics().eventsRejected(ORIGIN, result.error().reason().name().toLowerCase(Locale.ROOT), 1);
+                metrics().eventsRejected(ORIGIN, result.error().reason().name().toLowerCase(Locale.ROOT), 1);
             }
         }
         answer.put("accepted", accepted.size());
         answer.put("invalid", invalid);
         return new Prepared(accepted, answer);
+    }
+
+    /** 200 with the per-event results once the accepted events are stored. */
+    @Override
+    protected CompletableFuture<Reply> send(Prepared prepared) {
+        return publisher.publish(prepared.events()).thenApply(ok -> new Reply(200, prepared.successBody()));
     }
 
     /** Per-event validation; a request that is not {@code {"events": [1..1000 items]}} is refused as a whole. */

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.rules.Identifiers;

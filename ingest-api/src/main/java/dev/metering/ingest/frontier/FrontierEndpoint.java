@@ -3,8 +3,8 @@ package dev.metering.ingest.frontier;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.frontier.FrontierUsageEndpoint.Form;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.ingest.http.UsageEndpoint;
 import io.javalin.http.Context;
 import java.util.Locale;
@@ -17,8 +17,8 @@ abstract class FrontierEndpoint extends UsageEndpoint<FrontierCredential> {
     protected final Form form;
     private final BasicAuthenticator authenticator;
 
-    FrontierEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(support, FrontierUsageEndpoint.ORIGIN, form.errors());
+    FrontierEndpoint(Form form, Http http, BasicAuthenticator authenticator) {
+        super(http, FrontierUsageEndpoint.ORIGIN, form.errors());
         this.form = form;
         this.authenticator = authenticator;
     }

@@ -6,13 +6,13 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.frontier.FrontierUsageEndpoint.Form;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.ingest.http.Headers;
 import dev.metering.ingest.http.PathParameters;
 import dev.metering.ingest.http.TimeOrderedIds;
 import dev.metering.ingest.revert.RevertService;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.DeadLetter;
@@ -54,12 +54,14 @@ public final class FrontierRevertEndpoint extends FrontierEndpoint {
     static final String USAGE_PARAMETER = "usage_id";
     static final Set<String> REQUEST_FIELDS = Set.of("org_id", "billing_id", "project_id", "usage_id", "amount");
 
+    private final RequestRules rules;
     private final RevertService reverts;
     private final TimeOrderedIds ids = new TimeOrderedIds();
 
-    public FrontierRevertEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(form, support, authenticator);
-        this.reverts = support.reverts();
+    public FrontierRevertEndpoint(Form form, Http http, RequestRules rules, RevertService reverts, BasicAuthenticator authenticator) {
+        super(form, http, authenticator);
+        this.rules = rules;
+        this.reverts = reverts;
     }
 
     @Override
@@ -69,7 +71,7 @@ public final class FrontierRevertEndpoint extends FrontierEndpoint {
 
     @Override
     protected Prepared prepare(Context ctx, JsonNode body, FrontierCredential credential) {
-        JsonFields request = JsonFields.readIgnoringUnknown(body, "", REQUEST_FIELDS, field -> support.metrics().unknownFieldIgnored(FrontierUsageEndpoint.ORIGIN));
+        JsonFields request = JsonFields.readIgnoringUnknown(body, "", REQUEST_FIELDS, field -> metrics().unknownFieldIgnored(FrontierUsageEndpoint.ORIGIN));
         CreateBillingUsage.Target target;
         String usageId;
         String usageField;
@@ -92,7 +94,7 @@ public final class FrontierRevertEndpoint extends FrontierEndpoint {
             usageId = RequestRules.identifier(usageField, inBody);
         }
         BasicAuthenticator.requireOrg(credential, target.org());
-        BigDecimal amount = support.rules().nonNegativeInteger(request.path("amount"), request.node("amount"));
+        BigDecimal amount = rules.nonNegativeInteger(request.path("amount"), request.node("amount"));
         String key = Headers.utf8(ctx.header(IDEMPOTENCY_KEY_HEADER), IDEMPOTENCY_KEY_FIELD);
         if (key == null) {
             key = ids.nextString(); // Frontier counts every call: a new revert
@@ -107,7 +109,7 @@ public final class FrontierRevertEndpoint extends FrontierEndpoint {
                     case "org_id" -> target.orgField();
                     default -> field;
                 });
-        return new Prepared(List.of(revert), support.json().createObjectNode());
+        return new Prepared(List.of(revert), json().createObjectNode());
     }
 
     /** The verdict as Frontier's answer: 200 {@code {}} when applied, else the refusal in the route's shape. */

@@ -3,9 +3,9 @@ package dev.metering.ingest.frontier;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metering.ingest.auth.BasicAuthenticator;
 import dev.metering.ingest.auth.FrontierCredential;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorFormat;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.ingest.http.PathParameters;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
@@ -63,8 +63,13 @@ public final class FrontierUsageEndpoint extends FrontierEndpoint {
         }
     }
 
-    public FrontierUsageEndpoint(Form form, Support support, BasicAuthenticator authenticator) {
-        super(form, support, authenticator);
+    private final RequestRules rules;
+    private final DuplicateCheck duplicates;
+
+    public FrontierUsageEndpoint(Form form, Http http, RequestRules rules, DuplicateCheck duplicates, BasicAuthenticator authenticator) {
+        super(form, http, authenticator);
+        this.rules = rules;
+        this.duplicates = duplicates;
     }
 
     /** Checked on the path form before the body is read (400, 403); the other forms name the org in the body: {@link #prepare} checks it. */
@@ -86,7 +91,7 @@ public final class FrontierUsageEndpoint extends FrontierEndpoint {
                 ? CreateBillingUsage.Target.fromPath(pathParameters(ctx)[0], pathParameters(ctx)[1], request)
                 : CreateBillingUsage.Target.fromBody(request);
         BasicAuthenticator.requireOrg(credential, target.org());
-        return new Prepared(CreateBillingUsage.toEvents(target, request, support.rules(), this::ignored), support.json().createObjectNode());
+        return new Prepared(CreateBillingUsage.toEvents(target, request, rules, this::ignored), json().createObjectNode());
     }
 
     /**
@@ -99,7 +104,7 @@ public final class FrontierUsageEndpoint extends FrontierEndpoint {
     @Override
     protected CompletableFuture<Reply> send(Prepared prepared) {
         List<UsageEvent> usages = prepared.events();
-        return support.duplicates().verdicts(usages).thenApply(verdicts -> {
+        return duplicates.verdicts(usages).thenApply(verdicts -> {
             List<String> before = new ArrayList<>();
             for (int i = 0; i < verdicts.size(); i++) {
                 if (appliedBefore(verdicts.get(i))) {
@@ -126,7 +131,7 @@ public final class FrontierUsageEndpoint extends FrontierEndpoint {
     }
 
     private void ignored(String field) {
-        support.metrics().unknownFieldIgnored(ORIGIN);
+        metrics().unknownFieldIgnored(ORIGIN);
     }
 
     /**

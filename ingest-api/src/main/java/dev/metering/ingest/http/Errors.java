@@ -1,21 +1,104 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
+import dev.metering.ingest.publish.PublishFailure;
 import dev.metering.schemas.rules.RuleViolation;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.Locale;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 
 /**
- * The one place that turns an exception into what a client reads. Every answer is worded here (or by our own
- * validation); a library's message (Jackson's, Kafka's, Jetty's) never reaches a response, because it is not an
- * API: it changes between versions, may quote internals, and helps no client. The status and the API's error shape
- * come from {@link ErrorKind} and {@link ErrorFormat}.
+ * The one place that turns an exception into what a client reads: {@link #toApiException} maps every kind of failure
+ * (a refusal, a rule violation, events not stored, anything unexpected) to an {@link ApiException}, and
+ * {@link #respond} writes it in the API's error shape ({@link ErrorFormat}) with its status and headers. Every answer
+ * is worded here (or by our own validation); a library's message (Jackson's, Kafka's, Jetty's) never reaches a
+ * response, because it is not an API: it changes between versions, may quote internals, and helps no client.
  */
 public final class Errors {
-    private Errors() {
+    private static final Logger LOG = LoggerFactory.getLogger(Errors.class);
+
+    private final ObjectMapper json;
+    private final String deliveryTimeoutText;
+    private final long retryAfterSeconds;
+
+    /**
+     * @param deliveryTimeoutText how long the store may take to acknowledge, as the 503 answer names it
+     * @param retryAfterSeconds   the {@code Retry-After} of a 503
+     */
+    public Errors(ObjectMapper json, String deliveryTimeoutText, long retryAfterSeconds) {
+        this.json = json;
+        this.deliveryTimeoutText = deliveryTimeoutText;
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** The {@code Retry-After} seconds of an answer asking to come back later. */
+    public long retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    /**
+     * Any exception of a request as the answer's {@link ApiException}: refusals as they are, a rule violation that
+     * escaped renaming under its rule name, events the store did not acknowledge as 503 (413 when too large), anything
+     * else as an internal error whose details stay in the log.
+     */
+    public ApiException toApiException(Throwable error) {
+        Throwable e = unwrap(error);
+        if (e instanceof ApiException api) {
+            return api;
+        }
+        if (e instanceof RuleViolation violation) {
+            return InvalidFieldException.of(violation, violation.field());
+        }
+        if (e instanceof PublishFailure failure) {
+            if (failure.tooLarge()) {
+                return new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "an event is larger than Kafka accepts; send smaller events");
+            }
+            return new ApiException(ErrorKind.UNAVAILABLE, "Kafka did not acknowledge the events within " + deliveryTimeoutText
+                    + "; nothing is confirmed, retry later with the same ids", retryAfterSeconds);
+        }
+        return new ApiException(ErrorKind.INTERNAL, "internal error; nothing was written");
+    }
+
+    /**
+     * Answers the request with {@code error} in {@code format}: its status, {@code Retry-After} when it has one, the
+     * {@code WWW-Authenticate} challenge (if any) on a 401. An internal error is logged with its cause.
+     */
+    public void respond(Context ctx, ErrorFormat format, Throwable error, String challenge) {
+        ApiException answer = toApiException(error);
+        if (answer.kind() == ErrorKind.INTERNAL) {
+            LOG.error("Unexpected error answering {} {}", ctx.method(), ctx.path(), unwrap(error));
+        }
+        if (answer.retryAfterSeconds() > 0) {
+            ctx.header("Retry-After", Long.toString(answer.retryAfterSeconds()));
+        }
+        if (answer.kind() == ErrorKind.UNAUTHENTICATED && challenge != null) {
+            ctx.header("WWW-Authenticate", challenge);
+        }
+        ctx.status(format.status(answer.kind())).contentType("application/json");
+        try {
+            ctx.result(json.writeValueAsBytes(format.render(json, answer.kind(), answer.getMessage())));
+        } catch (IOException e) {
+            ctx.result("{}");
+        }
+    }
+
+    static Throwable unwrap(Throwable error) {
+        Throwable cause = error;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     /** What went wrong while reading the request body as JSON. */
@@ -37,29 +120,6 @@ public final class Errors {
             return new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is not valid JSON: " + what + at(json));
         }
         return new ApiException(ErrorKind.INVALID_ARGUMENT, "could not read the request body; send it again");
-    }
-
-    /** Kafka refused or did not acknowledge the events of a request. */
-    public static ApiException notAcknowledged(Throwable cause, String deliveryTimeout, long retryAfterSeconds) {
-        if (cause instanceof RecordTooLargeException) {
-            return new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "an event is larger than Kafka accepts; send smaller events");
-        }
-        return new ApiException(ErrorKind.UNAVAILABLE, "Kafka did not acknowledge the events within " + deliveryTimeout
-                + "; nothing is confirmed, retry later with the same ids", retryAfterSeconds);
-    }
-
-    /**
-     * Any exception of a request as the answer's {@link ApiException}: refusals as they are, a rule violation that
-     * escaped renaming under its rule name, anything else as an internal error whose details stay in the log.
-     */
-    public static ApiException toApiException(Throwable e) {
-        if (e instanceof ApiException api) {
-            return api;
-        }
-        if (e instanceof RuleViolation violation) {
-            return InvalidFieldException.of(violation, violation.field());
-        }
-        return new ApiException(ErrorKind.INTERNAL, "internal error; nothing was written");
     }
 
     private static String at(JsonProcessingException e) {

@@ -1,5 +1,7 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jakarta.servlet.http.HttpServletRequest;

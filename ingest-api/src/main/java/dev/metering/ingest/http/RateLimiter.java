@@ -1,5 +1,7 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;

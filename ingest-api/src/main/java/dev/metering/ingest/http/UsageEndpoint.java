@@ -1,13 +1,13 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorFormat;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metering.avro.UsageEvent;
-import dev.metering.ingest.kafka.UsageEventPublisher;
-import dev.metering.ingest.revert.DuplicateCheck;
-import dev.metering.ingest.revert.RevertService;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -16,7 +16,6 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.jetbrains.annotations.NotNull;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,12 +31,11 @@ public abstract class UsageEndpoint<P> implements Handler {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEndpoint.class);
 
     /**
-     * What the endpoints share. {@code reverts} and {@code duplicates} answer with the aggregator's verdicts (reverts;
-     * "was this usage applied before?").
+     * What the base class uses for every request: the JSON mapper, the rate limit, the metrics, the body limit and
+     * the error mapper. What an endpoint sends its events with (a publisher, the revert service, the duplicate check)
+     * and the rules it validates with are its own constructor's parameters.
      */
-    public record Support(ObjectMapper json, RequestRules rules, UsageEventPublisher publisher, RateLimiter rateLimiter,
-                          IngestMetrics metrics, long maxBodyBytes, long retryAfterSeconds, String deliveryTimeoutText,
-                          RevertService reverts, DuplicateCheck duplicates) {
+    public record Http(ObjectMapper json, RateLimiter rateLimiter, IngestMetrics metrics, long maxBodyBytes, Errors errors) {
     }
 
     /** The events of a valid request and the body to answer once they are acknowledged. */
@@ -48,14 +46,22 @@ public abstract class UsageEndpoint<P> implements Handler {
     public record Reply(int status, Object body) {
     }
 
-    protected final Support support;
+    private final Http http;
     private final String api;
     private final ErrorFormat errorFormat;
 
-    protected UsageEndpoint(Support support, String api, ErrorFormat errorFormat) {
-        this.support = support;
+    protected UsageEndpoint(Http http, String api, ErrorFormat errorFormat) {
+        this.http = http;
         this.api = api;
         this.errorFormat = errorFormat;
+    }
+
+    protected final ObjectMapper json() {
+        return http.json();
+    }
+
+    protected final IngestMetrics metrics() {
+        return http.metrics();
     }
 
     /** @return the credential the request was sent with; throws {@link ApiException} when there is none */
@@ -81,14 +87,11 @@ public abstract class UsageEndpoint<P> implements Handler {
     }
 
     /**
-     * Sends the prepared events and completes with the answer; by default once Kafka acknowledged every event, with
-     * 200 and the prepared body. An endpoint that answers with the aggregator's verdict (reverts; Frontier's 409 on
-     * duplicates) overrides this; a future failing with an {@link ApiException} is answered with it, any other
-     * failure as Kafka not acknowledging (503).
+     * Sends the prepared events and completes with the answer, e.g. once they are published with 200 and the prepared
+     * body, or with the aggregator's verdict (reverts; Frontier's 409 on duplicates). A future failing is answered
+     * through {@link Errors}: an {@link ApiException} as it is, events not stored as 503.
      */
-    protected CompletableFuture<Reply> send(Prepared prepared) {
-        return support.publisher().publish(prepared.events()).thenApply(ok -> new Reply(200, prepared.successBody()));
-    }
+    protected abstract CompletableFuture<Reply> send(Prepared prepared);
 
     @Override
     public final void handle(@NotNull Context ctx) {
@@ -96,7 +99,7 @@ public abstract class UsageEndpoint<P> implements Handler {
         JsonNode body = null;
         try {
             P principal = authenticate(ctx);
-            support.rateLimiter().acquire(api + ":" + principalName(principal));
+            http.rateLimiter().acquire(api + ":" + principalName(principal));
             body = readJson(ctx);
             Prepared prepared = prepare(ctx, body, principal);
             int count = prepared.events().size();
@@ -106,36 +109,26 @@ public abstract class UsageEndpoint<P> implements Handler {
             }
             ctx.future(() -> send(prepared).handle((reply, error) -> {
                 if (error == null) {
-                    support.metrics().eventsAccepted(api, count);
+                    http.metrics().eventsAccepted(api, count);
                     respond(ctx, reply.status(), reply.body());
                 } else {
-                    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                    ApiException failure = cause instanceof ApiException answer ? answer : produceFailure(error);
-                    support.metrics().eventsRejected(api, failure.kind().metricReason(), count);
-                    respondError(ctx, failure);
+                    ApiException failure = http.errors().toApiException(error);
+                    if (failure.kind() == ErrorKind.UNAVAILABLE || failure.kind() == ErrorKind.PAYLOAD_TOO_LARGE) {
+                        LOG.warn("A {} request was answered {}: {}", api, failure.kind(), Errors.unwrap(error).toString());
+                    }
+                    http.metrics().eventsRejected(api, failure.kind().metricReason(), count);
+                    respondError(ctx, error);
                 }
                 return null;
             }));
         } catch (InvalidFieldException e) {
-            support.metrics().eventsRejected(api, e.reason().name().toLowerCase(Locale.ROOT), eventCount(body));
-            respondError(ctx, e);
-        } catch (ApiException e) {
-            support.metrics().eventsRejected(api, e.kind().metricReason(), body == null ? 1 : eventCount(body));
+            http.metrics().eventsRejected(api, e.reason().name().toLowerCase(Locale.ROOT), eventCount(body));
             respondError(ctx, e);
         } catch (RuntimeException e) {
-            ApiException answer = Errors.toApiException(e);
-            if (answer.kind() == ErrorKind.INTERNAL) {
-                LOG.error("Unexpected error in {} endpoint", api, e);
-            }
-            support.metrics().eventsRejected(api, answer.kind().metricReason(), body == null ? 1 : eventCount(body));
-            respondError(ctx, answer);
+            ApiException answer = http.errors().toApiException(e);
+            http.metrics().eventsRejected(api, answer.kind().metricReason(), body == null ? 1 : eventCount(body));
+            respondError(ctx, e);
         }
-    }
-
-    private ApiException produceFailure(Throwable error) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        LOG.warn("Kafka did not acknowledge events of a {} request: {}", api, cause.toString());
-        return Errors.notAcknowledged(cause, support.deliveryTimeoutText(), support.retryAfterSeconds());
     }
 
     /** Refuses a request whose headers say the body is not plain JSON this endpoint reads (415 by default). */
@@ -154,7 +147,7 @@ public abstract class UsageEndpoint<P> implements Handler {
 
     private JsonNode readJson(Context ctx) {
         checkBodyHeaders(ctx);
-        long max = support.maxBodyBytes();
+        long max = http.maxBodyBytes();
         if (ctx.req().getContentLengthLong() > max) {
             throw tooLarge(max);
         }
@@ -171,7 +164,7 @@ public abstract class UsageEndpoint<P> implements Handler {
             throw new ApiException(ErrorKind.INVALID_ARGUMENT, "request body is empty; send a JSON object");
         }
         try {
-            return support.json().readTree(bytes);
+            return http.json().readTree(bytes);
         } catch (IOException e) {
             throw Errors.unreadableBody(e);
         }
@@ -183,19 +176,13 @@ public abstract class UsageEndpoint<P> implements Handler {
 
     private void respond(Context ctx, int status, Object body) {
         try {
-            ctx.status(status).contentType("application/json").result(support.json().writeValueAsBytes(body));
+            ctx.status(status).contentType("application/json").result(http.json().writeValueAsBytes(body));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("Could not write a response body", e);
         }
     }
 
-    private void respondError(Context ctx, ApiException e) {
-        if (e.retryAfterSeconds() > 0) {
-            ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
-        }
-        if (e.kind() == ErrorKind.UNAUTHENTICATED && authenticateChallenge() != null) {
-            ctx.header("WWW-Authenticate", authenticateChallenge());
-        }
-        respond(ctx, errorFormat.status(e.kind()), errorFormat.render(support.json(), e.kind(), e.getMessage()));
+    private void respondError(Context ctx, Throwable error) {
+        http.errors().respond(ctx, errorFormat, error, authenticateChallenge());
     }
 }

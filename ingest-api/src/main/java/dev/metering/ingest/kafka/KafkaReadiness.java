@@ -47,6 +47,7 @@ public final class KafkaReadiness implements AutoCloseable {
 
     private void check() {
         String reason;
+        String detail = null;
         try {
             admin.describeTopics(List.of(Topics.USAGE_EVENTS)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             reason = null;
@@ -55,12 +56,14 @@ public final class KafkaReadiness implements AutoCloseable {
             return;
         } catch (Exception e) {
             Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-            reason = "Kafka: " + cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+            // the answer names the kind of failure; its text (hosts, internals) goes to the log only
+            reason = "Kafka: " + cause.getClass().getSimpleName();
+            detail = cause.getMessage();
         }
         if (reason == null && notReadyReason != null) {
             LOG.info("Kafka is reachable; ready");
         } else if (reason != null && !reason.equals(notReadyReason)) {
-            LOG.warn("Not ready: {}", reason);
+            LOG.warn("Not ready: {} ({})", reason, detail);
         }
         notReadyReason = reason;
     }

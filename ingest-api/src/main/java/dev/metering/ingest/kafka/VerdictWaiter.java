@@ -1,5 +1,6 @@
 package dev.metering.ingest.kafka;
 
+import dev.metering.ingest.publish.VerdictSource;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.Verdict;
 import java.time.Duration;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * pass unseen. If the topic does not exist yet (the aggregator creates it), the waiter keeps looking every second and
  * then reads the new topic from its start.
  */
-public final class VerdictWaiter implements AutoCloseable {
+public final class VerdictWaiter implements VerdictSource {
     private static final Logger LOG = LoggerFactory.getLogger(VerdictWaiter.class);
 
     private final KafkaConsumer<String, byte[]> consumer;
@@ -62,7 +63,8 @@ public final class VerdictWaiter implements AutoCloseable {
     }
 
     /** Completes once the waiter reads every partition of the topic (for tests and readiness). */
-    public CompletableFuture<Void> assigned() {
+    @Override
+    public CompletableFuture<Void> reading() {
         return assigned;
     }
 
@@ -70,6 +72,7 @@ public final class VerdictWaiter implements AutoCloseable {
      * The verdict of the event with this identity key ({@link Verdict#key}), or a {@link TimeoutException} after
      * {@code timeout}. Waiters of the same key share the verdict (a retry of a revert gets the same one anyway).
      */
+    @Override
     public CompletableFuture<Verdict> await(String key, Duration timeout) {
         CompletableFuture<Verdict> shared = waiting.computeIfAbsent(key, k -> new CompletableFuture<>());
         CompletableFuture<Verdict> mine = shared.copy().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -82,6 +85,7 @@ public final class VerdictWaiter implements AutoCloseable {
     }
 
     /** Identities waited for right now (a gauge). */
+    @Override
     public int waiting() {
         return waiting.size();
     }

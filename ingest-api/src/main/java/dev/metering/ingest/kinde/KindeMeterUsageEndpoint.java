@@ -7,11 +7,12 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.ingest.auth.KindeTokenVerifier;
 import dev.metering.ingest.auth.KindeTokenVerifier.KindePrincipal;
-import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ops.http.ErrorFormat;
 import dev.metering.ingest.http.Headers;
 import dev.metering.ingest.http.TimeOrderedIds;
 import dev.metering.ingest.http.UsageEndpoint;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
@@ -19,6 +20,7 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
@@ -38,11 +40,15 @@ public final class KindeMeterUsageEndpoint extends UsageEndpoint<KindePrincipal>
     private static final Set<String> FIELDS = Set.of("customer_agreement_id", "billing_feature_code", "meter_value",
             "meter_usage_timestamp", "meter_type_code");
 
+    private final RequestRules rules;
+    private final EventPublisher publisher;
     private final KindeTokenVerifier verifier;
     private final TimeOrderedIds ids = new TimeOrderedIds();
 
-    public KindeMeterUsageEndpoint(Support support, KindeTokenVerifier verifier) {
-        super(support, ORIGIN, ErrorFormat.KINDE);
+    public KindeMeterUsageEndpoint(Http http, RequestRules rules, EventPublisher publisher, KindeTokenVerifier verifier) {
+        super(http, ORIGIN, ErrorFormat.KINDE);
+        this.rules = rules;
+        this.publisher = publisher;
         this.verifier = verifier;
     }
 
@@ -64,11 +70,17 @@ public final class KindeMeterUsageEndpoint extends UsageEndpoint<KindePrincipal>
     @Override
     protected Prepared prepare(Context ctx, JsonNode body, KindePrincipal principal) {
         String key = Headers.utf8(ctx.header(IDEMPOTENCY_KEY_HEADER), IDEMPOTENCY_KEY_FIELD);
-        UsageEvent event = toEvent(body, key, principal.orgId(), support.rules(), ids::nextString);
-        ObjectNode success = support.json().createObjectNode();
+        UsageEvent event = toEvent(body, key, principal.orgId(), rules, ids::nextString);
+        ObjectNode success = json().createObjectNode();
         success.put("message", "Success");
         success.put("code", "OK");
         return new Prepared(List.of(event), success);
+    }
+
+    /** 200 with Kinde's success body once the event is stored. */
+    @Override
+    protected CompletableFuture<Reply> send(Prepared prepared) {
+        return publisher.publish(prepared.events()).thenApply(ok -> new Reply(200, prepared.successBody()));
     }
 
     /**

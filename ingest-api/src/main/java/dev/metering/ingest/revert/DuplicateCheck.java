@@ -1,8 +1,8 @@
 package dev.metering.ingest.revert;
 
 import dev.metering.avro.UsageEvent;
-import dev.metering.ingest.kafka.UsageEventPublisher;
-import dev.metering.ingest.kafka.VerdictWaiter;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ingest.publish.VerdictSource;
 import dev.metering.schemas.Verdict;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,12 +17,12 @@ import java.util.concurrent.CompletableFuture;
  * in time counts as new: the aggregator's dedupe stays the authority, so the count is right either way.
  */
 public final class DuplicateCheck {
-    private final UsageEventPublisher publisher;
-    private final VerdictWaiter verdicts;
+    private final EventPublisher publisher;
+    private final VerdictSource verdicts;
     private final Duration wait;
     private final Duration deliveryTimeout;
 
-    public DuplicateCheck(UsageEventPublisher publisher, VerdictWaiter verdicts, Duration wait, Duration deliveryTimeout) {
+    public DuplicateCheck(EventPublisher publisher, VerdictSource verdicts, Duration wait, Duration deliveryTimeout) {
         this.publisher = publisher;
         this.verdicts = verdicts;
         this.wait = wait;
@@ -30,7 +30,7 @@ public final class DuplicateCheck {
     }
 
     /**
-     * Produces the (validated, normalised) usages like {@link UsageEventPublisher#publish} and completes, once Kafka
+     * Produces the (validated, normalised) usages like {@link EventPublisher#publish} and completes, once Kafka
      * acknowledged them, with one verdict per usage in the same order (null: none within the wait). Fails like
      * {@code publish} when Kafka did not acknowledge.
      */

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
-import dev.metering.ingest.auth.ApiKey;
-import dev.metering.ingest.auth.ApiKeyAuthenticator;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorFormat;
+import dev.metering.ops.auth.ApiKey;
+import dev.metering.ops.auth.ApiKeyAuthenticator;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorFormat;
 import dev.metering.ingest.http.UsageEndpoint;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
@@ -31,13 +31,15 @@ public final class RevertEndpoint extends UsageEndpoint<ApiKey> {
     public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
     private static final Set<String> FIELDS = Set.of("billing_account_id", "event_id", "amount", "org_id");
 
+    private final RequestRules rules;
     private final ApiKeyAuthenticator authenticator;
     private final RevertService reverts;
 
-    public RevertEndpoint(Support support, ApiKeyAuthenticator authenticator) {
-        super(support, ORIGIN, ErrorFormat.NATIVE);
+    public RevertEndpoint(Http http, RequestRules rules, RevertService reverts, ApiKeyAuthenticator authenticator) {
+        super(http, ORIGIN, ErrorFormat.NATIVE);
+        this.rules = rules;
         this.authenticator = authenticator;
-        this.reverts = support.reverts();
+        this.reverts = reverts;
     }
 
     @Override
@@ -55,7 +57,7 @@ public final class RevertEndpoint extends UsageEndpoint<ApiKey> {
         JsonFields fields = JsonFields.read(body, "", FIELDS, false);
         String org = key.orgFor(RequestRules.optionalIdentifier("org_id", fields.string("org_id")), "org_id");
         UsageEvent revert = reverts.prepare(org, fields.string("billing_account_id"), IdSpace.NATIVE, fields.string("event_id"),
-                support.rules().quantity("amount", fields.node("amount")), ctx.header(IDEMPOTENCY_KEY_HEADER), ORIGIN,
+                rules.quantity("amount", fields.node("amount")), ctx.header(IDEMPOTENCY_KEY_HEADER), ORIGIN,
                 field -> RevertService.NATIVE_FIELDS.getOrDefault(field, field));
         return new Prepared(List.of(revert), null);
     }
@@ -68,7 +70,7 @@ public final class RevertEndpoint extends UsageEndpoint<ApiKey> {
             if (refused != null) {
                 throw refused;
             }
-            ObjectNode answer = support.json().createObjectNode();
+            ObjectNode answer = json().createObjectNode();
             answer.put("status", "applied");
             answer.put("billing_account_id", revert.getBillingAccountId());
             answer.put("event_id", revert.getRevertsEventId());

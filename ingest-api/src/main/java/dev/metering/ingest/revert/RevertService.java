@@ -3,12 +3,12 @@ package dev.metering.ingest.revert;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
-import dev.metering.ingest.http.Errors;
-import dev.metering.ingest.kafka.UsageEventPublisher;
-import dev.metering.ingest.kafka.VerdictWaiter;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ingest.publish.PublishFailure;
+import dev.metering.ingest.publish.VerdictSource;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.RequestRules;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.Verdict;
@@ -22,6 +22,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reverts of accepted usages, answered with the aggregator's verdict (issue 14). The aggregator is the authority: it
@@ -30,8 +32,8 @@ import java.util.function.UnaryOperator;
  *
  * <p>The revert's own event id is the caller's idempotency key: a retry with the same key (after a 503, a timeout, a
  * crash) is the same revert, never applied twice, and gets the same verdict again. The future completes with the
- * {@link Verdict}, or fails with an {@link ApiException}: 503 with {@code Retry-After} when Kafka did not acknowledge or
- * no verdict came within the verdict timeout (then the revert may still be applied later: retry with the same key).
+ * {@link Verdict}, or fails: with a {@link PublishFailure} when Kafka did not acknowledge (the API answers 503), with an
+ * {@link ApiException} 503 with {@code Retry-After} when no verdict came within the verdict timeout (then the revert may still be applied later: retry with the same key).
  *
  * <p>For an API: {@link #revert} (or {@link #prepare} + {@link #send}), then {@link #httpError} maps a refusal to an
  * {@link ErrorKind}: 409 for a revert of a revert or a reused idempotency key, 400 for everything else refused.
@@ -41,22 +43,22 @@ public final class RevertService {
     public static final Map<String, String> NATIVE_FIELDS = Map.of("event_id", "Idempotency-Key header", "reverts_event_id", "event_id",
             "quantity", "amount", "billing_account_id", "billing_account_id", "org_id", "org_id");
 
-    private final UsageEventPublisher publisher;
-    private final VerdictWaiter verdicts;
+    private static final Logger LOG = LoggerFactory.getLogger(RevertService.class);
+
+    private final EventPublisher publisher;
+    private final VerdictSource verdicts;
     private final RequestRules rules;
     private final Duration verdictTimeout;
     private final Duration deliveryTimeout;
-    private final String deliveryTimeoutText;
     private final long retryAfterSeconds;
 
-    public RevertService(UsageEventPublisher publisher, VerdictWaiter verdicts, RequestRules rules, Duration verdictTimeout,
+    public RevertService(EventPublisher publisher, VerdictSource verdicts, RequestRules rules, Duration verdictTimeout,
                          Duration deliveryTimeout, long retryAfterSeconds) {
         this.publisher = publisher;
         this.verdicts = verdicts;
         this.rules = rules;
         this.verdictTimeout = verdictTimeout;
         this.deliveryTimeout = deliveryTimeout;
-        this.deliveryTimeoutText = deliveryTimeout.toMillis() + "ms";
         this.retryAfterSeconds = retryAfterSeconds;
     }
 
@@ -105,25 +107,25 @@ public final class RevertService {
         // Wait first, then produce: the verdict cannot pass unseen.
         CompletableFuture<Verdict> verdict = verdicts.await(key(revert), publishTimeout().plus(verdictTimeout));
         return publisher.publish(List.of(revert))
-                .handle((ok, error) -> {
+                .whenComplete((ok, error) -> {
                     if (error != null) {
                         verdict.cancel(false);
-                        throw Errors.notAcknowledged(unwrap(error), deliveryTimeoutText, retryAfterSeconds);
                     }
-                    return null;
                 })
                 .thenCompose(ok -> verdict.copy().orTimeout(verdictTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
                 .exceptionally(error -> {
                     Throwable cause = unwrap(error);
-                    if (cause instanceof ApiException api) {
-                        throw api;
+                    if (cause instanceof ApiException || cause instanceof PublishFailure) {
+                        throw (RuntimeException) cause; // answered by the API's error mapper (not stored: 503)
                     }
-                    if (cause instanceof TimeoutException) {
-                        throw new ApiException(ErrorKind.UNAVAILABLE, "the revert is in Kafka but its verdict did not come within "
-                                + verdictTimeout.toMillis() + "ms (is the aggregator running?); retry with the same idempotency key: "
-                                + "it is applied at most once and the retry gets its verdict", retryAfterSeconds);
+                    if (!(cause instanceof TimeoutException)) {
+                        LOG.warn("No verdict for revert {}: {}", revert.getEventId(), cause.toString());
+                        throw new ApiException(ErrorKind.UNAVAILABLE, "the revert's verdict could not be read; retry with the same "
+                                + "idempotency key: it is applied at most once and the retry gets its verdict", retryAfterSeconds);
                     }
-                    throw new ApiException(ErrorKind.UNAVAILABLE, "no verdict: " + cause.getMessage(), retryAfterSeconds);
+                    throw new ApiException(ErrorKind.UNAVAILABLE, "the revert is in Kafka but its verdict did not come within "
+                            + verdictTimeout.toMillis() + "ms (is the aggregator running?); retry with the same idempotency key: "
+                            + "it is applied at most once and the retry gets its verdict", retryAfterSeconds);
                 });
     }
 

@@ -1,5 +1,6 @@
 package dev.metering.ingest.validation;
 
+import dev.metering.ops.http.InvalidFieldException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

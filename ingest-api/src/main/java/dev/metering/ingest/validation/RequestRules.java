@@ -1,5 +1,6 @@
 package dev.metering.ingest.validation;
 
+import dev.metering.ops.http.InvalidFieldException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metering.avro.UsageEvent;
 import dev.metering.schemas.Quantities;

@@ -1,11 +1,13 @@
 package dev.metering.ingest.auth;
 
+import dev.metering.ops.auth.ApiKeyAuthenticator;
+import dev.metering.ops.auth.ApiKey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.InvalidFieldException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.metering.ingest.http;
 
+import dev.metering.ops.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

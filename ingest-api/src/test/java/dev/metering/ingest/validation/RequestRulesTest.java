@@ -1,5 +1,6 @@
 package dev.metering.ingest.validation;
 
+import dev.metering.ops.http.InvalidFieldException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.metering.ingest.http;
+package dev.metering.ops.http;
 
 /**
  * What went wrong with a request, independent of the API's error shape. Each API renders it its own way

@@ -1,4 +1,4 @@
-package dev.metering.ingest.http;
+package dev.metering.ops.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,6 +1,6 @@
-package dev.metering.ingest.auth;
+package dev.metering.ops.auth;
 
-import dev.metering.ingest.validation.InvalidFieldException;
+import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.schemas.rules.Identifiers;
 import java.util.LinkedHashSet;
 import java.util.Set;

@@ -1,4 +1,4 @@
-package dev.metering.ingest.auth;
+package dev.metering.ops.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

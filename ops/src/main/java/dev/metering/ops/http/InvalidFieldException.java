@@ -1,7 +1,7 @@
-package dev.metering.ingest.validation;
+package dev.metering.ops.http;
 
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import dev.metering.schemas.rules.RuleViolation;
 
 /**

@@ -1,4 +1,4 @@
-package dev.metering.ingest.http;
+package dev.metering.ops.http;
 
 import io.javalin.http.Context;
 import java.util.UUID;

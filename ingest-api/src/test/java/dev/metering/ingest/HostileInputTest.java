@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * Generated malformed and hostile requests, at least 500 per endpoint, from fixed seeds so a failure
  * reproduces. Each request carries hostile strings (SQL, control characters, lone surrogates, RTL marks,
  * emoji, huge text) and at least one defect that makes it invalid; every one must get a 4xx in the API's
- * own error shape with a message, never a 5xx, and nothing may reach the topic. The service must stay
+ * own error shape with a message, never a 5xx, and nothing may be published ({@link FakePublisher}: no broker). The service must stay
  * healthy and still accept a valid request afterwards.
  *
  * <p>Many defects are the request's only problem, so the rule behind them is what refuses it: identifiers
@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * ASCII decimals; times that are not RFC 3339. Frontier's RevertBillingUsage routes get the same treatment (amounts,
  * org / billing / usage ids in the path or the body, Idempotency-Key bytes, credentials). Decomposed Unicode is not a defect: it is normalised (last test).
  */
-class HostileInputIT {
+class HostileInputTest {
     private static final int CASES_PER_ENDPOINT = 520;
     private static final String[] HOSTILE = {
         "'; DROP TABLE usage_rollups; --", "\" OR 1=1 --", "Robert'); DELETE FROM sink_offsets;--",
@@ -52,7 +52,7 @@ class HostileInputIT {
 
     @BeforeAll
     static void start() throws JOSEException {
-        fixture = new IngestFixture();
+        fixture = IngestFixture.withoutBroker();
         IngestApiConfig config = fixture.config();
         // No rate limit: every request must meet the validation, not a 429.
         api = fixture.startApi(config.withLimits(config.maxBodyBytes(), config.deliveryTimeout(), 0, 1));
@@ -115,7 +115,7 @@ class HostileInputIT {
         long before = fixture.endOffset();
 
         List<String> failures = new ArrayList<>();
-        run("frontier", 11, HostileInputIT::frontier, this::checkFrontier, failures);
+        run("frontier", 11, HostileInputTest::frontier, this::checkFrontier, failures);
         run("frontier body form", 14, random -> frontierInBody(random, "/v1beta1/organizations/billing/usages"), this::checkFrontier, failures);
         run("frontier connect", 15, random -> frontierInBody(random, "/raystack.frontier.v1beta1.FrontierService/CreateBillingUsage"),
                 this::checkConnect, failures);
@@ -123,8 +123,8 @@ class HostileInputIT {
         run("frontier revert body form", 17, random -> frontierRevert(random, "/v1beta1/organizations/billing/usages/revert"), this::checkFrontier, failures);
         run("frontier revert connect", 18, random -> frontierRevert(random, "/raystack.frontier.v1beta1.AdminService/RevertBillingUsage"),
                 this::checkConnect, failures);
-        run("kinde", 12, HostileInputIT::kinde, this::checkKinde, failures);
-        run("batch", 13, HostileInputIT::batch, this::checkBatch, failures);
+        run("kinde", 12, HostileInputTest::kinde, this::checkKinde, failures);
+        run("batch", 13, HostileInputTest::batch, this::checkBatch, failures);
         assertThat(failures).as("requests answered wrongly").isEmpty();
 
         assertThat(fixture.get(api, "/health/ready").status()).isEqualTo(200);

@@ -1,4 +1,4 @@
-package dev.metering.ingest.http;
+package dev.metering.ops.http;
 
 /** A request the API refuses, with the message the client sees. */
 public class ApiException extends RuntimeException {

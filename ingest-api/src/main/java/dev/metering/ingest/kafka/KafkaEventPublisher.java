@@ -1,6 +1,8 @@
 package dev.metering.ingest.kafka;
 
 import dev.metering.avro.UsageEvent;
+import dev.metering.ingest.publish.EventPublisher;
+import dev.metering.ingest.publish.PublishFailure;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.Verdict;
 import dev.metering.schemas.registry.SchemaRegistryClient;
@@ -15,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -22,11 +25,12 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Produces usage events to {@code usage-events} (key = billing account id) with an idempotent producer and
- * {@code acks=all}. {@link #publish} completes when the broker has acknowledged every event, or exceptionally
- * once one of them failed or the delivery timeout passed; it never blocks the caller.
+ * Produces usage events to {@code usage-events} (key = billing account id, {@link #key}) with an idempotent producer
+ * and {@code acks=all}. {@link #publish} completes when the broker has acknowledged every event, or fails with a
+ * {@link PublishFailure} once one of them failed or the delivery timeout passed; it never blocks the caller. Ready
+ * when the broker answers and {@code usage-events} exists ({@link KafkaReadiness}).
  */
-public final class UsageEventPublisher implements AutoCloseable {
+public final class KafkaEventPublisher implements EventPublisher {
     private static final byte[] VERDICT_REQUESTED = "1".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     private final KafkaProducer<String, UsageEvent> producer;
     private final Duration deliveryTimeout;
@@ -37,8 +41,9 @@ public final class UsageEventPublisher implements AutoCloseable {
     private final ExecutorService sender;
     private final Consumer<Throwable> errorListener;
     private final AtomicInteger pending = new AtomicInteger();
+    private final KafkaReadiness readiness;
 
-    public UsageEventPublisher(String bootstrapServers, SchemaRegistryClient registry, Duration deliveryTimeout, Duration linger,
+    public KafkaEventPublisher(String bootstrapServers, SchemaRegistryClient registry, Duration deliveryTimeout, Duration linger,
                                Consumer<Throwable> errorListener) {
         this.deliveryTimeout = deliveryTimeout;
         this.errorListener = errorListener;
@@ -63,22 +68,29 @@ public final class UsageEventPublisher implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+        readiness = new KafkaReadiness(bootstrapServers, Duration.ofSeconds(5), Duration.ofSeconds(3));
     }
 
-    /** Requests whose events are handed to the producer but not yet all acknowledged (or failed). */
+    /** The record key of an event: its billing account, so one account's events keep their order in one partition. */
+    public static String key(UsageEvent event) {
+        return event.getBillingAccountId();
+    }
+
+    @Override
+    public String notReadyReason() {
+        return readiness.notReadyReason();
+    }
+
+    @Override
     public int pendingRequests() {
         return pending.get();
     }
 
-    /** Completes when all events are acknowledged by the broker (in-sync replicas included). */
-    public CompletableFuture<Void> publish(List<UsageEvent> events) {
-        return publish(events, false);
-    }
-
     /**
-     * As {@link #publish(List)}; with {@code requestVerdicts} each record carries {@link Verdict#REQUESTED_HEADER}, so the
+     * Completes when all events are acknowledged by the broker (in-sync replicas included); with {@code requestVerdicts} each record carries {@link Verdict#REQUESTED_HEADER}, so the
      * aggregator writes its verdict on the usage to {@code usage-verdicts} (reverts always get one).
      */
+    @Override
     public CompletableFuture<Void> publish(List<UsageEvent> events, boolean requestVerdicts) {
         CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
         for (int i = 0; i < events.size(); i++) {
@@ -96,7 +108,7 @@ public final class UsageEventPublisher implements AutoCloseable {
                         continue;
                     }
                     try {
-                        ProducerRecord<String, UsageEvent> record = new ProducerRecord<>(Topics.USAGE_EVENTS, event.getBillingAccountId(), event);
+                        ProducerRecord<String, UsageEvent> record = new ProducerRecord<>(Topics.USAGE_EVENTS, key(event), event);
                         if (requestVerdicts) {
                             record.headers().add(Verdict.REQUESTED_HEADER, VERDICT_REQUESTED);
                         }
@@ -112,19 +124,30 @@ public final class UsageEventPublisher implements AutoCloseable {
                     }
                 }
             });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            return CompletableFuture.failedFuture(e);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing
+            errorListener.accept(e);
+            return CompletableFuture.failedFuture(failure(e));
         }
         // A safety net: the producer fails records after delivery.timeout.ms on its own.
         pending.incrementAndGet();
-        return CompletableFuture.allOf(acks)
+        CompletableFuture<Void> acknowledged = new CompletableFuture<>();
+        CompletableFuture.allOf(acks)
                 .orTimeout(deliveryTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)
                 .whenComplete((ok, error) -> {
                     pending.decrementAndGet();
-                    if (error != null) {
-                        errorListener.accept(error);
+                    if (error == null) {
+                        acknowledged.complete(null);
+                    } else {
+                        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+                        errorListener.accept(cause);
+                        acknowledged.completeExceptionally(failure(cause));
                     }
                 });
+        return acknowledged;
+    }
+
+    private static PublishFailure failure(Throwable cause) {
+        return new PublishFailure("Kafka did not acknowledge the events: " + cause, cause, cause instanceof RecordTooLargeException);
     }
 
     @Override
@@ -137,5 +160,6 @@ public final class UsageEventPublisher implements AutoCloseable {
         }
         // flushes what is still buffered, so every request in flight gets its answer
         producer.close(deliveryTimeout);
+        readiness.close();
     }
 }

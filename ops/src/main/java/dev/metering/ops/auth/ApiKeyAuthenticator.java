@@ -1,7 +1,7 @@
-package dev.metering.ingest.auth;
+package dev.metering.ops.auth;
 
-import dev.metering.ingest.http.ApiException;
-import dev.metering.ingest.http.ErrorKind;
+import dev.metering.ops.http.ApiException;
+import dev.metering.ops.http.ErrorKind;
 import java.util.List;
 
 /** Authenticates native API clients by key ({@code X-Api-Key: <key>} or {@code Authorization: Bearer <key>}). */
