@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.avro.ValueType;
 import java.math.BigDecimal;
@@ -16,19 +18,21 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The native batch endpoint on a real broker: accepted events are on {@code usage-events} as the exact Avro records,
  * concurrent requests are all acknowledged and produced, and a batch without a valid event produces nothing. The HTTP
  * contract is {@link BatchEventsTest}'s part.
  */
+@ExtendWith(SharedKafka.class)
 class BatchEventsIT {
     private static final String PATH = "/v1/events:batch";
     private static IngestFixture fixture;
 
     @BeforeAll
-    static void start() {
-        fixture = new IngestFixture();
+    static void start(EmbeddedKafka kafka) {
+        fixture = new IngestFixture(kafka);
     }
 
     @AfterAll

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -15,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -23,13 +26,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@code usage-events} as the exact Avro records, keyed by billing account; a refused request produces nothing there.
  * The HTTP contract (refusals, field rules, mapping, routes) is {@link FrontierUsageTest}'s part, without a broker.
  */
+@ExtendWith(SharedKafka.class)
 class FrontierUsageIT {
     private static final String PATH = "/v1beta1/organizations/org-1/billing/billing-7/usages";
     private static IngestFixture fixture;
 
     @BeforeAll
-    static void start() {
-        fixture = new IngestFixture();
+    static void start(EmbeddedKafka kafka) {
+        fixture = new IngestFixture(kafka);
         // a user bound to every org, so path parameters meet the identifier rules rather than the binding
         IngestApiConfig config = fixture.config();
         java.util.List<dev.metering.ingest.auth.FrontierCredential> users = new java.util.ArrayList<>(config.frontierCredentials());

@@ -71,30 +71,45 @@ final class IngestFixture implements AutoCloseable {
     final List<IngestApi> apis = new ArrayList<>();
     IngestApi api;
 
-    /** A real broker. */
+    /** True when this fixture started the broker (and stops it on close). */
+    private final boolean ownBroker;
+
+    /** A broker of its own, for tests that stop it. */
     IngestFixture() {
-        this(true);
+        this(EmbeddedKafka.start(), true);
+    }
+
+    /**
+     * The test run's shared broker ({@code SharedKafka}): tests that share it tell their events apart by their ids, and
+     * "nothing produced" stays provable by offsets because test classes run one after another.
+     */
+    IngestFixture(EmbeddedKafka sharedBroker) {
+        this(sharedBroker, false);
     }
 
     /** No broker: the APIs publish to one {@link FakePublisher}. */
     static IngestFixture withoutBroker() {
-        return new IngestFixture(false);
+        return new IngestFixture(null, false);
     }
 
-    private IngestFixture(boolean broker) {
+    private IngestFixture(EmbeddedKafka broker, boolean ownBroker) {
         signingKey = SIGNING_KEY;
-        if (!broker) {
-            kafka = null;
+        this.ownBroker = ownBroker;
+        kafka = broker;
+        if (broker == null) {
             fake = new FakePublisher();
             api = startApi(config());
             return;
         }
         fake = null;
-        kafka = EmbeddedKafka.start();
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(Topics.USAGE_EVENTS, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            if (!admin.listTopics().names().get(60, TimeUnit.SECONDS).contains(Topics.USAGE_EVENTS)) {
+                admin.createTopics(List.of(new NewTopic(Topics.USAGE_EVENTS, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            }
         } catch (Exception e) {
-            kafka.close();
+            if (ownBroker) {
+                kafka.close();
+            }
             throw new IllegalStateException("Could not create the topic", e);
         }
         api = startApi(config());
@@ -361,7 +376,7 @@ final class IngestFixture implements AutoCloseable {
         for (IngestApi started : apis) {
             started.close();
         }
-        if (kafka != null) {
+        if (kafka != null && ownBroker) {
             kafka.close();
         }
     }

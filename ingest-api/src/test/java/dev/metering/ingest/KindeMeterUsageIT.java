@@ -10,6 +10,8 @@ import com.nimbusds.jwt.PlainJWT;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -20,6 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -27,13 +30,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Kinde's meter usage on a real broker: an acknowledged request's event is on {@code usage-events} as the exact Avro
  * record; a refused request produces nothing there. The HTTP contract is {@link KindeMeterUsageTest}'s part.
  */
+@ExtendWith(SharedKafka.class)
 class KindeMeterUsageIT {
     private static final String PATH = "/api/v1/billing/meter_usage";
     private static IngestFixture fixture;
 
     @BeforeAll
-    static void start() {
-        fixture = new IngestFixture();
+    static void start(EmbeddedKafka kafka) {
+        fixture = new IngestFixture(kafka);
     }
 
     @AfterAll

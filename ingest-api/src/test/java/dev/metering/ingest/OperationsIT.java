@@ -4,21 +4,25 @@ import static dev.metering.ingest.IngestFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.SharedKafka;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Operations on a real broker: readiness follows Kafka, and closing answers the requests waiting for Kafka first.
  * Metrics, request ids, rate limits and the document are {@link OperationsTest}'s part.
  */
+@ExtendWith(SharedKafka.class)
 class OperationsIT {
     private static IngestFixture fixture;
 
     @BeforeAll
-    static void start() {
-        fixture = new IngestFixture();
+    static void start(EmbeddedKafka kafka) {
+        fixture = new IngestFixture(kafka);
     }
 
     @AfterAll
