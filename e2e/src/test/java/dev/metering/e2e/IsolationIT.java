@@ -310,8 +310,12 @@ class IsolationIT {
         }
     }
 
-    /** DLQ reasons of records whose key starts with the prefix, read for {@code wait}. */
-    /** The reasons of the dead letters of the scenario, once {@code expected} have arrived (or at the deadline). */
+    /** DLQ reasons of records whose key starts with the prefix, read for {@code wait} (to show there are none). */
+    private static List<String> deadLettered(String prefix, Duration wait) {
+        return deadLettered(prefix, Integer.MAX_VALUE, wait);
+    }
+
+    /** DLQ reasons of records whose key starts with the prefix, once {@code expected} have arrived (or at the deadline). */
     private static List<String> deadLettered(String prefix, int expected, Duration wait) {
         List<String> reasons = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
