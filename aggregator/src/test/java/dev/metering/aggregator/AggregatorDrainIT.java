@@ -20,14 +20,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A quick throughput measurement, not a benchmark: 200,000 events (uniform over 10,000 accounts) are in
- * {@code usage-events} before the aggregator starts; the drain is timed from start until every rollup read back
- * (read_committed) reached its expected count, and the figures are logged. The result must still be exact.
+ * A backlog drained exactly: 50,000 events (uniform over 10,000 accounts) are in {@code usage-events} before the
+ * aggregator starts; every rollup read back (read_committed) must reach its expected figures. The drain time is
+ * logged for orientation only; the benchmark ({@code bench}, drain phase) measures the rate.
  * {@code -Ddrain.events=N} and {@code -Ddrain.accounts=N} (few accounts: many events per hour) change the load.
  */
 class AggregatorDrainIT {
     private static final Logger LOG = LoggerFactory.getLogger(AggregatorDrainIT.class);
-    private static final int EVENTS = Integer.getInteger("drain.events", 200_000);
+    private static final int EVENTS = Integer.getInteger("drain.events", 50_000);
     private static final int ACCOUNTS = Integer.getInteger("drain.accounts", 10_000);
 
     @TempDir
