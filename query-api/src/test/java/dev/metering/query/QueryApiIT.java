@@ -220,9 +220,40 @@ class QueryApiIT {
         assertThat(response.status()).as(response.body()).isEqualTo(200);
         assertThat(response.contentType()).startsWith("text/csv");
         assertThat(response.body().split("\r\n")).containsExactly(
-                "window_start,window_end,billing_account_id,billable_quantity,quantity_sum,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
-                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv\"\"2\",2,2,1,2,2,2,DELTA,2025-05-05T11:50:00Z",
-                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv,1\",1.5,1.5,1,1.5,1.5,1.5,DELTA,2025-05-05T10:50:00Z");
+                "window_start,window_end,billing_account_id,billable_quantity,quantity_sum,reverted_quantity,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
+                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv\"\"2\",2,2,0,1,2,2,2,DELTA,2025-05-05T11:50:00Z",
+                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv,1\",1.5,1.5,0,1,1.5,1.5,1.5,DELTA,2025-05-05T10:50:00Z");
+    }
+
+    @Test
+    void csvHasTheRevertedQuantityLikeTheJson() {
+        fixture.insert(List.of(
+                Hour.delta("org-a", "csv-rev", "calls", t("2025-05-06T10:00:00Z"), "4"),
+                Hour.delta("org-a", "csv-rev", "calls", t("2025-05-06T11:00:00Z"), "2"),
+                Hour.delta("org-a", "csv-rev", "seats", t("2025-05-06T11:00:00Z"), "7")));
+        // Reverts of 0.25 and 1.5 as the sink stores them: sums net of them, the reverted quantity next to them.
+        fixture.execute("UPDATE usage_rollups SET quantity_sum = quantity_sum - 0.25, billable_quantity = billable_quantity - 0.25, "
+                + "reverted_quantity = 0.25, revert_count = 1 WHERE org_id = 'org-a' AND billing_account_id = 'csv-rev' AND window_start = '2025-05-06T10:00:00Z'");
+        fixture.execute("UPDATE usage_rollups SET quantity_sum = quantity_sum - 1.5, billable_quantity = billable_quantity - 1.5, "
+                + "reverted_quantity = 1.5, revert_count = 2 WHERE org_id = 'org-a' AND billing_account_id = 'csv-rev' AND feature_code = 'calls' "
+                + "AND window_start = '2025-05-06T11:00:00Z'");
+        String path = "/v1/usage?billing_account_id=csv-rev&group_by=feature_code&window_size=DAY&from=2025-05-06T00:00:00Z&to=2025-05-07T00:00:00Z";
+        QueryFixture.Response response = fixture.get(KEY_ALL, path, "Accept", "text/csv");
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        String[] lines = response.body().split("\r\n");
+        assertThat(lines).containsExactly(
+                "window_start,window_end,feature_code,billable_quantity,quantity_sum,reverted_quantity,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
+                "2025-05-06T00:00:00Z,2025-05-07T00:00:00Z,calls,4.25,4.25,1.75,2,2,4,2,DELTA,2025-05-06T11:50:00Z",
+                "2025-05-06T00:00:00Z,2025-05-07T00:00:00Z,seats,7,7,0,1,7,7,7,DELTA,2025-05-06T11:50:00Z");
+        // The same figures as the JSON rows, column by column.
+        JsonNode data = ok(KEY_ALL, path).get("data");
+        List<String> header = List.of(lines[0].split(","));
+        for (int row = 0; row < data.size(); row++) {
+            List<String> fields = List.of(lines[row + 1].split(","));
+            for (String column : List.of("feature_code", "billable_quantity", "quantity_sum", "reverted_quantity", "event_count", "latest_value")) {
+                assertThat(fields.get(header.indexOf(column))).as(column).isEqualTo(data.get(row).get(column).asText());
+            }
+        }
     }
 
     @Test
@@ -348,6 +379,7 @@ class QueryApiIT {
         assertThat(actual.keySet()).containsExactlyElementsOf(expected.keySet());
         expected.forEach((period, value) -> assertThat(actual.get(period)).as(period).isEqualByComparingTo(value));
         assertThat(expected.values().stream().filter(v -> v.signum() > 0)).isNotEmpty();
+
     }
 
     @Test
