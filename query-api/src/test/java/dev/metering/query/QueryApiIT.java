@@ -380,6 +380,58 @@ class QueryApiIT {
         expected.forEach((period, value) -> assertThat(actual.get(period)).as(period).isEqualByComparingTo(value));
         assertThat(expected.values().stream().filter(v -> v.signum() > 0)).isNotEmpty();
 
+        // Rows of several series (all accounts per feature) sum the series' folds; so do rows of one series picked by the
+        // filters rather than by group_by (the statement composes these two shapes differently).
+        Map<String, BigDecimal> perFeature = new TreeMap<>();
+        Map<String, BigDecimal> ofOneAccount = new TreeMap<>();
+        expected.forEach((period, value) -> {
+            String[] parts = period.split("\\|");
+            perFeature.merge(parts[0] + "|" + parts[2], value, BigDecimal::add);
+            if (parts[1].equals("rnd-2")) {
+                ofOneAccount.put(parts[0] + "|" + parts[2], value);
+            }
+        });
+        String berlinRange = "&window_size=DAY&window_time_zone=Europe/Berlin&limit=10000&from=" + q("2025-10-20T00:00:00+02:00") + "&to="
+                + q("2025-11-04T00:00:00+01:00");
+        for (Map.Entry<String, Map<String, BigDecimal>> shape : Map.of(
+                "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3&group_by=feature_code", perFeature,
+                "/v1/usage?billing_account_id=rnd-2&group_by=feature_code", ofOneAccount).entrySet()) {
+            Map<String, BigDecimal> answered = new TreeMap<>();
+            ok(KEY_ALL, shape.getKey() + berlinRange).get("data").forEach(row -> answered.put(LocalDate.parse(row.get("window_start").asText().substring(0, 10))
+                    + "|" + row.get("feature_code").asText(), new BigDecimal(row.get("billable_quantity").asText())));
+            assertThat(answered.keySet()).as(shape.getKey()).containsExactlyElementsOf(shape.getValue().keySet());
+            shape.getValue().forEach((period, value) -> assertThat(answered.get(period)).as(shape.getKey() + " " + period).isEqualByComparingTo(value));
+        }
+
+        // Every shape equals the schema's metering_billable aggregate per series, summed over the series of a row.
+        String range = "&from=2025-10-20T00:00:00Z&to=2025-11-03T00:00:00Z&limit=10000";
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-1&feature_code=seats" + range), "billable_quantity"))
+                .containsExactly(aggregate("billing_account_id = 'rnd-1' AND feature_code = 'seats'", "").get(0));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?feature_code=seats&billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3"
+                + range), "billable_quantity")).containsExactly(aggregate("feature_code = 'seats'", "").get(0));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3"
+                + "&group_by=billing_account_id" + range), "billable_quantity")).containsExactlyElementsOf(aggregate("true", "billing_account_id"));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-3&window_size=MONTH" + range.replace("2025-11-03", "2025-12-01")
+                .replace("2025-10-20", "2025-10-01")), "billable_quantity")).containsExactlyElementsOf(aggregate("billing_account_id = 'rnd-3'",
+                "date_trunc('month', window_start AT TIME ZONE 'UTC')"));
+    }
+
+    /** The billable quantities of the rnd-* hours: metering_billable per series (and group), summed per group, in group order. */
+    private static List<String> aggregate(String condition, String group) {
+        String key = group.isEmpty() ? "" : group + " AS g, ";
+        String sql = "SELECT sum(b) AS b FROM (SELECT " + key + "metering_billable(latest_absolute_event_time IS NOT NULL, billable_quantity ORDER BY window_start) AS b"
+                + " FROM usage_rollups WHERE org_id = 'org-a' AND billing_account_id LIKE 'rnd-%' AND " + condition
+                + " GROUP BY " + (group.isEmpty() ? "" : "g, ") + "billing_account_id, feature_code) s" + (group.isEmpty() ? "" : " GROUP BY g ORDER BY g");
+        List<String> values = new ArrayList<>();
+        try (var connection = fixture.database.dataSource().getConnection(); var statement = connection.createStatement();
+             var result = statement.executeQuery(sql)) {
+            while (result.next()) {
+                values.add(UsageEndpoints.decimal(result.getBigDecimal("b")));
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return values;
     }
 
     @Test
