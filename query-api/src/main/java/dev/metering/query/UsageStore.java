@@ -72,7 +72,9 @@ final class UsageStore {
 
         StringBuilder sql = new StringBuilder("WITH ");
         if (!total && !hourly) {
-            sql.append("b AS (SELECT CAST(:bounds AS timestamptz[]) AS bounds),\n");
+            // Evaluated once: inlined, the cast of the bound text array (the driver sends varchar[]) would parse every
+            // boundary again for every hour.
+            sql.append("b AS MATERIALIZED (SELECT CAST(:bounds AS timestamptz[]) AS bounds),\n");
         }
         // The hours of the range. Account and feature in byte order ("C"), the order of the answer and of the cursor,
         // so that one sort serves the window, the grouping and the ORDER BY.
