@@ -319,7 +319,7 @@ final class UsageEndpoints {
         if (query.byFeature()) {
             out.append(',').append(FEATURE);
         }
-        out.append(",billable_quantity,quantity_sum,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time\r\n");
+        out.append(",billable_quantity,quantity_sum,reverted_quantity,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time\r\n");
         for (UsageRow row : rows) {
             out.append(format(row.windowStart(), query.zone())).append(',').append(format(row.windowEnd(), query.zone()));
             if (query.byAccount()) {
@@ -329,6 +329,7 @@ final class UsageEndpoints {
                 out.append(',').append(csvField(row.feature()));
             }
             out.append(',').append(decimal(row.billableQuantity())).append(',').append(decimal(row.quantitySum()))
+                    .append(',').append(decimal(row.revertedQuantity()))
                     .append(',').append(row.eventCount()).append(',').append(decimal(row.minValue())).append(',').append(decimal(row.maxValue()))
                     .append(',').append(decimal(row.latestValue())).append(',').append(row.latestValueType())
                     .append(',').append(format(row.latestEventTime(), ZoneOffset.UTC)).append("\r\n");

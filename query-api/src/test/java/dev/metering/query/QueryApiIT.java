@@ -220,9 +220,40 @@ class QueryApiIT {
         assertThat(response.status()).as(response.body()).isEqualTo(200);
         assertThat(response.contentType()).startsWith("text/csv");
         assertThat(response.body().split("\r\n")).containsExactly(
-                "window_start,window_end,billing_account_id,billable_quantity,quantity_sum,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
-                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv\"\"2\",2,2,1,2,2,2,DELTA,2025-05-05T11:50:00Z",
-                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv,1\",1.5,1.5,1,1.5,1.5,1.5,DELTA,2025-05-05T10:50:00Z");
+                "window_start,window_end,billing_account_id,billable_quantity,quantity_sum,reverted_quantity,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
+                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv\"\"2\",2,2,0,1,2,2,2,DELTA,2025-05-05T11:50:00Z",
+                "2025-05-05T00:00:00Z,2025-05-06T00:00:00Z,\"csv,1\",1.5,1.5,0,1,1.5,1.5,1.5,DELTA,2025-05-05T10:50:00Z");
+    }
+
+    @Test
+    void csvHasTheRevertedQuantityLikeTheJson() {
+        fixture.insert(List.of(
+                Hour.delta("org-a", "csv-rev", "calls", t("2025-05-06T10:00:00Z"), "4"),
+                Hour.delta("org-a", "csv-rev", "calls", t("2025-05-06T11:00:00Z"), "2"),
+                Hour.delta("org-a", "csv-rev", "seats", t("2025-05-06T11:00:00Z"), "7")));
+        // Reverts of 0.25 and 1.5 as the sink stores them: sums net of them, the reverted quantity next to them.
+        fixture.execute("UPDATE usage_rollups SET quantity_sum = quantity_sum - 0.25, billable_quantity = billable_quantity - 0.25, "
+                + "reverted_quantity = 0.25, revert_count = 1 WHERE org_id = 'org-a' AND billing_account_id = 'csv-rev' AND window_start = '2025-05-06T10:00:00Z'");
+        fixture.execute("UPDATE usage_rollups SET quantity_sum = quantity_sum - 1.5, billable_quantity = billable_quantity - 1.5, "
+                + "reverted_quantity = 1.5, revert_count = 2 WHERE org_id = 'org-a' AND billing_account_id = 'csv-rev' AND feature_code = 'calls' "
+                + "AND window_start = '2025-05-06T11:00:00Z'");
+        String path = "/v1/usage?billing_account_id=csv-rev&group_by=feature_code&window_size=DAY&from=2025-05-06T00:00:00Z&to=2025-05-07T00:00:00Z";
+        QueryFixture.Response response = fixture.get(KEY_ALL, path, "Accept", "text/csv");
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+        String[] lines = response.body().split("\r\n");
+        assertThat(lines).containsExactly(
+                "window_start,window_end,feature_code,billable_quantity,quantity_sum,reverted_quantity,event_count,min_value,max_value,latest_value,latest_value_type,latest_event_time",
+                "2025-05-06T00:00:00Z,2025-05-07T00:00:00Z,calls,4.25,4.25,1.75,2,2,4,2,DELTA,2025-05-06T11:50:00Z",
+                "2025-05-06T00:00:00Z,2025-05-07T00:00:00Z,seats,7,7,0,1,7,7,7,DELTA,2025-05-06T11:50:00Z");
+        // The same figures as the JSON rows, column by column.
+        JsonNode data = ok(KEY_ALL, path).get("data");
+        List<String> header = List.of(lines[0].split(","));
+        for (int row = 0; row < data.size(); row++) {
+            List<String> fields = List.of(lines[row + 1].split(","));
+            for (String column : List.of("feature_code", "billable_quantity", "quantity_sum", "reverted_quantity", "event_count", "latest_value")) {
+                assertThat(fields.get(header.indexOf(column))).as(column).isEqualTo(data.get(row).get(column).asText());
+            }
+        }
     }
 
     @Test
@@ -348,6 +379,59 @@ class QueryApiIT {
         assertThat(actual.keySet()).containsExactlyElementsOf(expected.keySet());
         expected.forEach((period, value) -> assertThat(actual.get(period)).as(period).isEqualByComparingTo(value));
         assertThat(expected.values().stream().filter(v -> v.signum() > 0)).isNotEmpty();
+
+        // Rows of several series (all accounts per feature) sum the series' folds; so do rows of one series picked by the
+        // filters rather than by group_by (the statement composes these two shapes differently).
+        Map<String, BigDecimal> perFeature = new TreeMap<>();
+        Map<String, BigDecimal> ofOneAccount = new TreeMap<>();
+        expected.forEach((period, value) -> {
+            String[] parts = period.split("\\|");
+            perFeature.merge(parts[0] + "|" + parts[2], value, BigDecimal::add);
+            if (parts[1].equals("rnd-2")) {
+                ofOneAccount.put(parts[0] + "|" + parts[2], value);
+            }
+        });
+        String berlinRange = "&window_size=DAY&window_time_zone=Europe/Berlin&limit=10000&from=" + q("2025-10-20T00:00:00+02:00") + "&to="
+                + q("2025-11-04T00:00:00+01:00");
+        for (Map.Entry<String, Map<String, BigDecimal>> shape : Map.of(
+                "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3&group_by=feature_code", perFeature,
+                "/v1/usage?billing_account_id=rnd-2&group_by=feature_code", ofOneAccount).entrySet()) {
+            Map<String, BigDecimal> answered = new TreeMap<>();
+            ok(KEY_ALL, shape.getKey() + berlinRange).get("data").forEach(row -> answered.put(LocalDate.parse(row.get("window_start").asText().substring(0, 10))
+                    + "|" + row.get("feature_code").asText(), new BigDecimal(row.get("billable_quantity").asText())));
+            assertThat(answered.keySet()).as(shape.getKey()).containsExactlyElementsOf(shape.getValue().keySet());
+            shape.getValue().forEach((period, value) -> assertThat(answered.get(period)).as(shape.getKey() + " " + period).isEqualByComparingTo(value));
+        }
+
+        // Every shape equals the schema's metering_billable aggregate per series, summed over the series of a row.
+        String range = "&from=2025-10-20T00:00:00Z&to=2025-11-03T00:00:00Z&limit=10000";
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-1&feature_code=seats" + range), "billable_quantity"))
+                .containsExactly(aggregate("billing_account_id = 'rnd-1' AND feature_code = 'seats'", "").get(0));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?feature_code=seats&billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3"
+                + range), "billable_quantity")).containsExactly(aggregate("feature_code = 'seats'", "").get(0));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3"
+                + "&group_by=billing_account_id" + range), "billable_quantity")).containsExactlyElementsOf(aggregate("true", "billing_account_id"));
+        assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-3&window_size=MONTH" + range.replace("2025-11-03", "2025-12-01")
+                .replace("2025-10-20", "2025-10-01")), "billable_quantity")).containsExactlyElementsOf(aggregate("billing_account_id = 'rnd-3'",
+                "date_trunc('month', window_start AT TIME ZONE 'UTC')"));
+    }
+
+    /** The billable quantities of the rnd-* hours: metering_billable per series (and group), summed per group, in group order. */
+    private static List<String> aggregate(String condition, String group) {
+        String key = group.isEmpty() ? "" : group + " AS g, ";
+        String sql = "SELECT sum(b) AS b FROM (SELECT " + key + "metering_billable(latest_absolute_event_time IS NOT NULL, billable_quantity ORDER BY window_start) AS b"
+                + " FROM usage_rollups WHERE org_id = 'org-a' AND billing_account_id LIKE 'rnd-%' AND " + condition
+                + " GROUP BY " + (group.isEmpty() ? "" : "g, ") + "billing_account_id, feature_code) s" + (group.isEmpty() ? "" : " GROUP BY g ORDER BY g");
+        List<String> values = new ArrayList<>();
+        try (var connection = fixture.database.dataSource().getConnection(); var statement = connection.createStatement();
+             var result = statement.executeQuery(sql)) {
+            while (result.next()) {
+                values.add(UsageEndpoints.decimal(result.getBigDecimal("b")));
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return values;
     }
 
     @Test
