@@ -5,7 +5,9 @@ import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.embedded.FreePorts;
 import dev.metering.embedded.PostgresDatabase;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -72,9 +74,13 @@ final class Pipeline implements AutoCloseable {
         sinkEnv.put("SINK_SESSION_TIMEOUT", "6s");
         sink = new ServiceProcess("sink", "dev.metering.sink.SinkService", sinkEnv, sinkPort, workDir);
 
-        aggregator.start();
-        sink.start();
-        ingest.start();
+        // Side by side: each waits for the broker and PostgreSQL only, which are up.
+        for (ServiceProcess service : List.of(aggregator, sink, ingest)) {
+            service.launch();
+        }
+        for (ServiceProcess service : List.of(aggregator, sink, ingest)) {
+            service.awaitReady(Duration.ofSeconds(120));
+        }
     }
 
     private static Pipeline shared;

@@ -53,6 +53,13 @@ final class ServiceProcess implements AutoCloseable {
 
     /** Starts the process and waits until its /health/ready answers 200. */
     ServiceProcess start() {
+        launch();
+        awaitReady(Duration.ofSeconds(120));
+        return this;
+    }
+
+    /** Starts the process without waiting for it to be ready (several services start at once). */
+    ServiceProcess launch() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
@@ -68,7 +75,6 @@ final class ServiceProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("Could not start " + name, e);
         }
-        awaitReady(Duration.ofSeconds(120));
         return this;
     }
 

@@ -75,7 +75,7 @@ class AggregatorOracleTest {
     @ValueSource(longs = {1, 2, 3, 4, 5, 6})
     void emittedHoursEqualARecomputationAndComposeIntoDaysAndMonths(long seed) {
         Random random = new Random(seed);
-        List<Sent> sent = generate(random, 400 + random.nextInt(800));
+        List<Sent> sent = generate(random, 300 + random.nextInt(400));
         Oracle oracle = Oracle.judge(sent);
 
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl("mem://oracle-" + UUID.randomUUID());
