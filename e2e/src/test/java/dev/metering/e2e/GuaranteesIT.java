@@ -48,7 +48,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GuaranteesIT {
-    private static final int BATCHES = 24;
+    private static final int BATCHES = 16;
     private static final int BATCH_SIZE = 50;
     static Pipeline pipeline;
 
