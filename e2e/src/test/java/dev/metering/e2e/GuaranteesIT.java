@@ -33,6 +33,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -222,16 +224,14 @@ class GuaranteesIT {
         Map<String, Rollups.Figures> expected = Rollups.recomputeHours(log, acknowledged);
         Map<String, BigDecimal> expectedDays = Rollups.composeDays(expected, Rollups.hoursWithAbsolute(log, acknowledged));
         assertThat(expected).as("the log holds the acknowledged events of %s", prefix).isNotEmpty();
-        Map<String, Rollups.Figures> stored = Map.of();
-        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
-        while (System.nanoTime() < deadline) {
-            stored = Rollups.storedHours(pipeline.postgres.dataSource(), prefix);
-            if (stored.equals(expected)) {
-                break;
-            }
-            Thread.sleep(500);
+        // Until equal or the deadline; then the comparison below shows any difference.
+        try {
+            Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> Rollups.storedHours(pipeline.postgres.dataSource(), prefix).equals(expected));
+        } catch (ConditionTimeoutException shownBelow) {
+            // the assertion names what differs
         }
-        assertThat(stored).as("hour rollups in PostgreSQL for %s vs. recomputation from %d acknowledged events", prefix, acknowledged.size())
+        assertThat(Rollups.storedHours(pipeline.postgres.dataSource(), prefix)).as("hour rollups in PostgreSQL for %s vs. recomputation from %d acknowledged events", prefix, acknowledged.size())
                 .containsExactlyInAnyOrderEntriesOf(expected);
         assertThat(Rollups.storedDays(pipeline.postgres.dataSource(), prefix)).as("usage_daily billable quantities composed from hours")
                 .containsExactlyInAnyOrderEntriesOf(expectedDays);

@@ -30,7 +30,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,6 +45,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -150,10 +151,8 @@ class IsolationIT {
         }
         Map<String, BigDecimal> billed = awaitHourlyBillable(prefix, 1, Map.of(prefix + "-acct", new BigDecimal("5")));
         assertThat(billed.values()).containsExactly(new BigDecimal("5.000000000000"));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total") - duplicatesBefore < 15 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
+        Awaitility.await("15 duplicates counted").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total") - duplicatesBefore >= 15);
         assertThat(pipeline.aggregator.metric("metering_aggregator_duplicates_dropped_total") - duplicatesBefore).isEqualTo(15);
         assertThat(deadLettered(prefix, Duration.ofSeconds(2))).as("no retry is a conflict").isEmpty();
     }
@@ -264,25 +263,23 @@ class IsolationIT {
 
     /** ... and, per account, the billable quantity it must reach (rows update while events arrive). */
     private static Map<String, BigDecimal> awaitHourlyBillable(String prefix, int rows, Map<String, BigDecimal> expected) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        Map<String, BigDecimal> billed = Map.of();
-        while (System.nanoTime() < deadline) {
-            billed = new java.util.TreeMap<>();
-            for (Map.Entry<String, Rollups.Figures> hour : Rollups.storedHours(pipeline.postgres.dataSource(), prefix).entrySet()) {
-                billed.put(hour.getKey(), hour.getValue().billableQuantity());
-            }
-            Map<String, BigDecimal> current = billed;
-            boolean reached = expected.entrySet().stream().allMatch(e -> current.entrySet().stream()
-                    .anyMatch(b -> b.getKey().contains("|" + e.getKey() + "|") && b.getValue().compareTo(e.getValue()) == 0));
-            if (billed.size() >= rows && reached) {
-                Thread.sleep(1000); // anything wrongly counted would arrive with the rest
-                billed = new java.util.TreeMap<>();
-                for (Map.Entry<String, Rollups.Figures> hour : Rollups.storedHours(pipeline.postgres.dataSource(), prefix).entrySet()) {
-                    billed.put(hour.getKey(), hour.getValue().billableQuantity());
-                }
-                return billed;
-            }
-            Thread.sleep(250);
+        try {
+            Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                Map<String, BigDecimal> billed = hourlyBillable(prefix);
+                return billed.size() >= rows && expected.entrySet().stream().allMatch(e -> billed.entrySet().stream()
+                        .anyMatch(b -> b.getKey().contains("|" + e.getKey() + "|") && b.getValue().compareTo(e.getValue()) == 0));
+            });
+            Thread.sleep(1000); // anything wrongly counted would arrive with the rest
+        } catch (ConditionTimeoutException shownByTheCaller) {
+            // the caller's assertions on what is there name the difference
+        }
+        return hourlyBillable(prefix);
+    }
+
+    private static Map<String, BigDecimal> hourlyBillable(String prefix) {
+        Map<String, BigDecimal> billed = new java.util.TreeMap<>();
+        for (Map.Entry<String, Rollups.Figures> hour : Rollups.storedHours(pipeline.postgres.dataSource(), prefix).entrySet()) {
+            billed.put(hour.getKey(), hour.getValue().billableQuantity());
         }
         return billed;
     }
@@ -291,23 +288,19 @@ class IsolationIT {
         return Rollups.storedHours(pipeline.postgres.dataSource(), prefix).values().stream().mapToLong(Rollups.Figures::eventCount).sum();
     }
 
-    private static int rejectedRollups(byte[] key) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-        while (true) {
-            try (Connection connection = pipeline.postgres.dataSource().getConnection();
-                 PreparedStatement statement = connection.prepareStatement(
-                         "SELECT count(*) FROM sink_rejected_records WHERE topic = 'usage-rollups' AND record_key = ?")) {
-                statement.setBytes(1, key);
-                try (ResultSet rows = statement.executeQuery()) {
-                    rows.next();
-                    int count = rows.getInt(1);
-                    if (count > 0 || System.nanoTime() > deadline) {
-                        return count;
+    private static int rejectedRollups(byte[] key) {
+        return Awaitility.await("the rollup in sink_rejected_records").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    try (Connection connection = pipeline.postgres.dataSource().getConnection();
+                         PreparedStatement statement = connection.prepareStatement(
+                                 "SELECT count(*) FROM sink_rejected_records WHERE topic = 'usage-rollups' AND record_key = ?")) {
+                        statement.setBytes(1, key);
+                        try (ResultSet rows = statement.executeQuery()) {
+                            rows.next();
+                            return rows.getInt(1);
+                        }
                     }
-                }
-            }
-            Thread.sleep(250);
-        }
+                }, count -> count > 0);
     }
 
     /** DLQ reasons of records whose key starts with the prefix, read for {@code wait} (to show there are none). */

@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * One service running as its own OS process (same classpath as the tests), so a test can SIGKILL it
@@ -79,17 +81,16 @@ final class ServiceProcess implements AutoCloseable {
     }
 
     void awaitReady(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException(name + " exited with " + process.exitValue() + "; log: " + tail());
-            }
-            if (ready()) {
-                return;
-            }
-            sleep(250);
+        try {
+            Awaitility.await(name + " ready").atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException(name + " exited with " + process.exitValue() + "; log: " + tail());
+                }
+                return ready();
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException(name + " did not become ready within " + timeout + "; log: " + tail(), e);
         }
-        throw new IllegalStateException(name + " did not become ready within " + timeout + "; log: " + tail());
     }
 
     boolean ready() {
@@ -167,15 +168,6 @@ final class ServiceProcess implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -12,11 +12,13 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,19 +84,16 @@ class StandaloneIT {
             assertThat(kinde.statusCode()).as(kinde.body()).isEqualTo(200);
             assertThat(pipeline.banner()).contains(pipeline.demoKindeToken(), "/api/v1/billing/meter_usage");
 
-            String billable = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline && !"0.300000000000".equals(billable)) {
-                try (Connection connection = DriverManager.getConnection(pipeline.jdbcUrl(), pipeline.databaseUser(), "");
-                     Statement statement = connection.createStatement();
-                     ResultSet result = statement.executeQuery(
-                             "SELECT billable_quantity::text FROM usage_hourly WHERE billing_account_id = 'acct-1' AND feature_code = 'api_calls'")) {
-                    billable = result.next() ? result.getString(1) : null;
-                } catch (java.sql.SQLException tableNotThereYet) {
-                    billable = null;
-                }
-                Thread.sleep(200);
-            }
+            String billable = Awaitility.await("acct-1's hour in usage_hourly").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .ignoreExceptions() // the sink may not have created the views yet
+                    .until(() -> {
+                        try (Connection connection = DriverManager.getConnection(pipeline.jdbcUrl(), pipeline.databaseUser(), "");
+                             Statement statement = connection.createStatement();
+                             ResultSet result = statement.executeQuery(
+                                     "SELECT billable_quantity::text FROM usage_hourly WHERE billing_account_id = 'acct-1' AND feature_code = 'api_calls'")) {
+                            return result.next() ? result.getString(1) : null;
+                        }
+                    }, "0.300000000000"::equals);
             assertThat(billable).isEqualTo("0.300000000000");
 
             // The same figure over HTTP, with the demo query key the banner prints.
