@@ -112,7 +112,8 @@ class FrontierRevertIT {
                 .withHttp("127.0.0.1", 0)
                 .withCredentials(List.of(new FrontierCredential("app", "secret", Set.of("org-a", "org-b", "org-c"))), KindeJwtSettings.DISABLED, List.of());
         api = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(3), Duration.ofSeconds(3))).start();
-        impatient = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(3), Duration.ZERO)).start();
+        // No duplicate check, and a short wait for revert verdicts (the test with the aggregator down waits it out).
+        impatient = new IngestApi(config.withVerdictWaits(Duration.ofSeconds(1), Duration.ZERO)).start();
         api.verdicts().reading().get(60, TimeUnit.SECONDS);
         impatient.verdicts().reading().get(60, TimeUnit.SECONDS);
     }
@@ -219,7 +220,7 @@ class FrontierRevertIT {
         aggregator.close();
         try {
             for (Route route : Route.values()) {
-                Answer noVerdict = revert(route, org, "acct-" + route, "u-1", "3", "r-down");
+                Answer noVerdict = revert(impatient, route, org, "acct-" + route, "u-1", "3", "r-down");
                 assertError(route, noVerdict, 503, "unavailable", "retry with the same idempotency key");
                 assertThat(noVerdict.retryAfter()).isNotBlank();
             }
