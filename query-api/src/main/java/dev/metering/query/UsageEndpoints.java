@@ -261,9 +261,12 @@ final class UsageEndpoints {
         };
     }
 
+    /** The documented default, echoed as "UTC" (ZoneOffset.UTC would print as "Z"). */
+    private static final ZoneId DEFAULT_ZONE = ZoneId.of("UTC");
+
     private static ZoneId zone(String text) {
         if (text == null) {
-            return ZoneOffset.UTC;
+            return DEFAULT_ZONE;
         }
         if (text.length() > 64) {
             throw invalid("parameter window_time_zone is not an IANA time zone name");

@@ -78,6 +78,7 @@ class QueryApiIT {
         String range = "&from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z";
 
         JsonNode byFeature = ok(KEY_ALL, "/v1/usage?billing_account_id=mix-1&group_by=feature_code" + range);
+        assertThat(byFeature.get("window_time_zone").asText()).as("the default zone, as documented").isEqualTo("UTC");
         assertThat(column(byFeature, "feature_code")).containsExactly("calls", "seats");
         assertThat(column(byFeature, "billable_quantity")).containsExactly("3.25", "17");
         JsonNode seats = byFeature.get("data").get(1);
