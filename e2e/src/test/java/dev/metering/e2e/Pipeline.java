@@ -36,7 +36,7 @@ final class Pipeline implements AutoCloseable {
     Pipeline() {
         workDir = Directories.temporary("metering-e2e-");
         kafka = EmbeddedKafka.start();
-        postgres = PostgresDatabase.forTests();
+        postgres = PostgresDatabase.ownServerForTests(); // GuaranteesIT restarts it
         Map<String, String> common = new HashMap<>();
         common.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
         common.put("SCHEMA_REGISTRY_URL", "mem://e2e");

@@ -34,6 +34,8 @@ public final class PostgresDatabase implements AutoCloseable {
     private final int port;
     private EmbeddedPostgres embedded;
 
+    /** A JDBC URL with rights to create databases: the embedded server's superuser, or the external server's URL. */
+    private final String adminUrl;
     private final String externalAdminUrl;
     private final String externalDatabase;
     private final String jdbcUrl;
@@ -47,6 +49,7 @@ public final class PostgresDatabase implements AutoCloseable {
         this.externalAdminUrl = null;
         this.externalDatabase = null;
         this.jdbcUrl = "jdbc:postgresql://127.0.0.1:" + this.port + "/postgres";
+        this.adminUrl = jdbcUrl + "?user=" + EMBEDDED_USER;
         this.username = EMBEDDED_USER;
         this.password = "";
     }
@@ -55,6 +58,7 @@ public final class PostgresDatabase implements AutoCloseable {
         this.dataDir = null;
         this.deleteOnClose = false;
         this.port = -1;
+        this.adminUrl = adminUrl;
         this.externalAdminUrl = adminUrl;
         this.externalDatabase = database;
         this.jdbcUrl = jdbcUrl;
@@ -62,13 +66,40 @@ public final class PostgresDatabase implements AutoCloseable {
         this.password = password;
     }
 
-    /** A fresh, empty database for one test class: on the server named by {@value #TEST_DATABASE_URL}, or embedded. */
+    /** One embedded server for the test classes of a JVM that need a database but not a server of their own. */
+    private static PostgresDatabase sharedServer;
+
+    /**
+     * A fresh, empty database for one test class (dropped on close): on the server named by {@value #TEST_DATABASE_URL},
+     * or on an embedded server the test JVM shares (started on first use, stopped when the JVM exits; starting one takes
+     * seconds). Tests that stop and start PostgreSQL take {@link #ownServerForTests()}.
+     */
     public static PostgresDatabase forTests() {
+        String external = externalTestServer();
+        return freshDatabaseOn(external != null ? external : sharedServer().adminUrl);
+    }
+
+    /**
+     * A database on a server the test may stop and start: an embedded server of its own; with {@value #TEST_DATABASE_URL}
+     * a fresh database there, which {@link #isEmbedded()} tells apart (such tests skip the stopping).
+     */
+    public static PostgresDatabase ownServerForTests() {
+        String external = externalTestServer();
+        return external != null ? freshDatabaseOn(external) : embedded(null, 0);
+    }
+
+    private static String externalTestServer() {
         String external = System.getProperty(TEST_DATABASE_URL, System.getenv(TEST_DATABASE_URL));
-        if (external != null && !external.isBlank()) {
-            return freshDatabaseOn(external.strip());
+        return external == null || external.isBlank() ? null : external.strip();
+    }
+
+    private static synchronized PostgresDatabase sharedServer() {
+        if (sharedServer == null) {
+            PostgresDatabase server = embedded(null, 0);
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "metering-test-postgres-stop"));
+            sharedServer = server;
         }
-        return embedded(null, 0);
+        return sharedServer;
     }
 
     /**
@@ -143,6 +174,12 @@ public final class PostgresDatabase implements AutoCloseable {
         return dataSource;
     }
 
+    /** A URL with rights to create databases and roles on this database's server. */
+    public String adminUrl() {
+        return adminUrl;
+    }
+
+    /** Whether this is an embedded server of its own, which the caller may stop and start (not a database on a shared one). */
     public boolean isEmbedded() {
         return externalAdminUrl == null;
     }

@@ -199,8 +199,7 @@ final class QueryFixture implements AutoCloseable {
         api.close();
         database.close();
         if (!database.isEmbedded()) {
-            String admin = System.getProperty(PostgresDatabase.TEST_DATABASE_URL, System.getenv(PostgresDatabase.TEST_DATABASE_URL));
-            try (Connection connection = java.sql.DriverManager.getConnection(admin.strip()); Statement statement = connection.createStatement()) {
+            try (Connection connection = java.sql.DriverManager.getConnection(database.adminUrl()); Statement statement = connection.createStatement()) {
                 statement.execute("DROP ROLE IF EXISTS " + role);
             } catch (SQLException e) {
                 // a role left behind on a shared test server is harmless (it can log in to dropped databases only)

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.PostgresDatabase;
 import dev.metering.embedded.SharedKafka;
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.BatchHooks;
@@ -25,7 +26,7 @@ class PostgresOutageIT {
 
     @BeforeAll
     static void start(EmbeddedKafka kafka) {
-        pipeline = new TestPipeline(kafka);
+        pipeline = new TestPipeline(kafka, PostgresDatabase.ownServerForTests()); // stops and starts it
     }
 
     @AfterAll

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.WindowSize;
 import dev.metering.embedded.EmbeddedKafka;
+import dev.metering.embedded.PostgresDatabase;
 import dev.metering.embedded.SharedKafka;
 import dev.metering.sink.RecordingHooks.Committed;
 import dev.metering.sink.RecordingHooks.CrashPoint;
@@ -33,7 +34,7 @@ class SinkServiceIT {
 
     @BeforeAll
     static void start(EmbeddedKafka kafka) {
-        pipeline = new TestPipeline(kafka);
+        pipeline = new TestPipeline(kafka, PostgresDatabase.forTests());
     }
 
     @AfterAll

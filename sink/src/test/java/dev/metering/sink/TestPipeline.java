@@ -47,9 +47,10 @@ final class TestPipeline implements AutoCloseable {
     private final KafkaProducer<RollupKey, Rollup> producer;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    TestPipeline(EmbeddedKafka kafka) {
+    /** @param database the test class's database ({@link PostgresDatabase#ownServerForTests()} where it stops the server) */
+    TestPipeline(EmbeddedKafka kafka, PostgresDatabase database) {
         this.kafka = kafka;
-        database = PostgresDatabase.forTests();
+        this.database = database;
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl(REGISTRY_URL);
         Map<String, Object> properties = new HashMap<>();
         properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
