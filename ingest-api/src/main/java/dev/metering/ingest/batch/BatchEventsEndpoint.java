@@ -8,8 +8,7 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.ops.auth.ApiKeyAuthenticator;
-import dev.metering.ops.http.ErrorFormat;
-import dev.metering.ingest.http.UsageEndpoint;
+import dev.metering.ingest.http.ApiKeyEndpoint;
 import dev.metering.ingest.publish.EventPublisher;
 import dev.metering.ops.http.InvalidFieldException;
 import dev.metering.ingest.validation.JsonFields;
@@ -29,7 +28,7 @@ import java.util.concurrent.CompletableFuture;
  * refused on its own; the accepted ones are produced and the answer lists a result per event. Ids are native
  * event ids ({@link IdSpace#NATIVE}); the tenant is what the key allows ({@link ApiKey#orgFor}).
  */
-public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
+public final class BatchEventsEndpoint extends ApiKeyEndpoint {
     public static final String PATH = "/v1/events:batch";
     public static final String ORIGIN = "batch";
     public static final int MAX_EVENTS = 1000;
@@ -39,23 +38,11 @@ public final class BatchEventsEndpoint extends UsageEndpoint<ApiKey> {
 
     private final RequestRules rules;
     private final EventPublisher publisher;
-    private final ApiKeyAuthenticator authenticator;
 
     public BatchEventsEndpoint(Http http, RequestRules rules, EventPublisher publisher, ApiKeyAuthenticator authenticator) {
-        super(http, ORIGIN, ErrorFormat.NATIVE);
+        super(http, ORIGIN, authenticator);
         this.rules = rules;
         this.publisher = publisher;
-        this.authenticator = authenticator;
-    }
-
-    @Override
-    protected ApiKey authenticate(Context ctx) {
-        return authenticator.authenticate(ctx.header("X-Api-Key"), ctx.header("Authorization"));
-    }
-
-    @Override
-    protected String principalName(ApiKey key) {
-        return key.name();
     }
 
     @Override

@@ -7,8 +7,7 @@ import dev.metering.avro.UsageEvent;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.ops.auth.ApiKeyAuthenticator;
 import dev.metering.ops.http.ApiException;
-import dev.metering.ops.http.ErrorFormat;
-import dev.metering.ingest.http.UsageEndpoint;
+import dev.metering.ingest.http.ApiKeyEndpoint;
 import dev.metering.ingest.validation.JsonFields;
 import dev.metering.ingest.validation.RequestRules;
 import io.javalin.http.Context;
@@ -25,31 +24,19 @@ import java.util.concurrent.CompletableFuture;
  * else; 503 with {@code Retry-After} when no verdict came in time (retry with the same key: the revert is applied at
  * most once, and the retry gets the verdict). Tenant and ids as in {@code /v1/events:batch} (NATIVE id space).
  */
-public final class RevertEndpoint extends UsageEndpoint<ApiKey> {
+public final class RevertEndpoint extends ApiKeyEndpoint {
     public static final String PATH = "/v1/events:revert";
     public static final String ORIGIN = "revert";
     public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
     private static final Set<String> FIELDS = Set.of("billing_account_id", "event_id", "amount", "org_id");
 
     private final RequestRules rules;
-    private final ApiKeyAuthenticator authenticator;
     private final RevertService reverts;
 
     public RevertEndpoint(Http http, RequestRules rules, RevertService reverts, ApiKeyAuthenticator authenticator) {
-        super(http, ORIGIN, ErrorFormat.NATIVE);
+        super(http, ORIGIN, authenticator);
         this.rules = rules;
-        this.authenticator = authenticator;
         this.reverts = reverts;
-    }
-
-    @Override
-    protected ApiKey authenticate(Context ctx) {
-        return authenticator.authenticate(ctx.header("X-Api-Key"), ctx.header("Authorization"));
-    }
-
-    @Override
-    protected String principalName(ApiKey key) {
-        return key.name();
     }
 
     @Override
