@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.KindeJwtSettings;
-import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -70,11 +68,7 @@ class RevertIT {
     }
 
     private static AggregatorService startAggregator() {
-        AggregatorService service = new AggregatorService(new AggregatorConfig(kafka.bootstrapServers(), registryUrl, "revert-it", stateDir,
-                Duration.ofDays(35), Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 10L * 1024 * 1024,
-                "127.0.0.1", 0, new TopicSettings(2, (short) 1, Duration.ofDays(7), Duration.ofDays(30))));
-        service.start();
-        return service;
+        return IngestFixture.startAggregator(kafka, registryUrl, "revert-it", stateDir);
     }
 
     @AfterAll
