@@ -55,31 +55,15 @@ final class UsageClient {
 
     /** Sends until answered; returns the number of events accepted by this call. */
     int send(List<Event> batch) {
-        String body = body(batch);
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(15))
-                        .header("X-Api-Key", Pipeline.API_KEY)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 200) {
-                    return record(batch, JSON.readTree(response.body()));
-                }
-                if (response.statusCode() < 500 && response.statusCode() != 429) {
-                    throw new AssertionError("Request refused with " + response.statusCode() + ": " + response.body());
-                }
-            } catch (IOException e) {
-                // timeout or connection refused: the service may be down; retry with the same ids
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            retries.incrementAndGet();
-            pause();
+        HttpResponse<String> response = postUntilAnswered(url, body(batch), "an answer for a batch");
+        if (response.statusCode() != 200) {
+            throw new AssertionError("Request refused with " + response.statusCode() + ": " + response.body());
         }
-        throw new AssertionError("No answer for a batch within 3 minutes");
+        try {
+            return record(batch, JSON.readTree(response.body()));
+        } catch (IOException e) {
+            throw new AssertionError("Unreadable answer: " + response.body(), e);
+        }
     }
 
     /**
@@ -94,24 +78,35 @@ final class UsageClient {
         body.put("billing_account_id", revert.usage().account()).put("event_id", revert.usage().eventId())
                 .put("amount", revert.amount().toPlainString());
         String revertUrl = url.replace("/v1/events:batch", "/v1/events:revert");
+        HttpResponse<String> response = postUntilAnswered(revertUrl, body.toString(), "a verdict for a revert", "Idempotency-Key", revert.key());
+        if (response.statusCode() == 200) {
+            appliedReverts.put(revert.identity(), revert);
+        }
+        return response.statusCode();
+    }
+
+    /**
+     * Posts the same body (same ids, same key) until an answer that is final: a timeout, connection error (the service
+     * may be down), 5xx or 429 is retried, for up to 3 minutes.
+     */
+    private HttpResponse<String> postUntilAnswered(String target, String body, String what, String... headers) {
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(revertUrl))
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(target))
                         .timeout(Duration.ofSeconds(15))
                         .header("X-Api-Key", Pipeline.API_KEY)
                         .header("Content-Type", "application/json")
-                        .header("Idempotency-Key", revert.key())
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 200) {
-                    appliedReverts.put(revert.identity(), revert);
-                    return 200;
+                        .POST(HttpRequest.BodyPublishers.ofString(body));
+                for (int i = 0; i < headers.length; i += 2) {
+                    request.header(headers[i], headers[i + 1]);
                 }
+                HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() < 500 && response.statusCode() != 429) {
-                    return response.statusCode();
+                    return response;
                 }
             } catch (IOException e) {
-                // the service may be down; retry with the same key
+                // timeout or connection refused: the service may be down; retry with the same ids
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
@@ -119,7 +114,7 @@ final class UsageClient {
             retries.incrementAndGet();
             pause();
         }
-        throw new AssertionError("No verdict for a revert within 3 minutes");
+        throw new AssertionError("No " + what + " within 3 minutes");
     }
 
     /** The reverts the API answered 200 (applied), once each. */
