@@ -84,12 +84,7 @@ public final class IngestApi implements AutoCloseable {
         this.meterRegistry = meterRegistry;
         this.clock = clock;
         this.backend = backend;
-        this.json = objectMapper();
-    }
-
-    /** Strict JSON: duplicate keys and trailing content are errors, numbers stay exact (as written, trailing zeros too). */
-    public static ObjectMapper objectMapper() {
-        return StrictJson.mapper();
+        this.json = StrictJson.mapper();
     }
 
     /** Starts the HTTP server and the Kafka clients; on failure releases what was started and rethrows. */

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.metering.ingest.IngestApi;
+import dev.metering.ops.http.StrictJson;
 import dev.metering.schemas.rules.EventRules;
 import java.math.BigDecimal;
 import java.time.Clock;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class RequestRulesTest {
     private static final Instant NOW = Instant.parse("2025-06-01T12:00:00.123456Z");
     private final RequestRules rules = new RequestRules(new EventRules(Duration.ofHours(48), Duration.ofMinutes(1)), Clock.fixed(NOW, ZoneOffset.UTC));
-    private final ObjectMapper json = IngestApi.objectMapper();
+    private final ObjectMapper json = StrictJson.mapper();
 
     private JsonNode parse(String text) throws Exception {
         return json.readTree(text);
