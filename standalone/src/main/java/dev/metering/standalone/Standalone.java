@@ -2,8 +2,6 @@ package dev.metering.standalone;
 
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -47,7 +45,8 @@ public final class Standalone implements Callable<Integer> {
     /** The variables the services read; the process environment, replaced in tests. */
     Map<String, String> environment = System.getenv();
 
-    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    /** The running pipeline; null before start and after stop. */
+    private InProcessPipeline running;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     public static void main(String[] args) {
@@ -131,7 +130,9 @@ public final class Standalone implements Callable<Integer> {
             builder.embeddedDatabase(postgresPort);
         }
         InProcessPipeline pipeline = builder.start();
-        running.push(pipeline);
+        synchronized (this) {
+            running = pipeline;
+        }
         QueryAccess.Started query = pipeline.query();
         return new Pipeline(pipeline.bootstrapServers(), pipeline.jdbcUrl(), pipeline.databaseUser() == null ? "(from URL)" : pipeline.databaseUser(),
                 pipeline.apiPort(), pipeline.demoCredentials(), pipeline.demoKinde() ? pipeline.demoKindeToken(Instant.now(), "org-1") : null,
@@ -139,13 +140,9 @@ public final class Standalone implements Callable<Integer> {
     }
 
     synchronized void stop() {
-        while (!running.isEmpty()) {
-            AutoCloseable next = running.pop();
-            try {
-                next.close();
-            } catch (Exception e) {
-                LOG.warn("Error while stopping {}: {}", next, e.getMessage());
-            }
+        if (running != null) {
+            running.close(); // stops each part in reverse order, logging what fails
+            running = null;
         }
         stopped.countDown();
     }
