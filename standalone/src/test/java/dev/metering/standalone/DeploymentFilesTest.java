@@ -24,7 +24,7 @@ import org.yaml.snakeyaml.Yaml;
  * No Docker engine runs where the tests run, so docker-compose.yml is checked here instead: every
  * variable it sets for a service is one that service reads (a typo would otherwise be silently
  * ignored), the service's configuration accepts the values, and each service image copies the jar
- * its module builds and checks the health port the service listens on.
+ * its module builds (with its libraries beside it) and checks the health port the service listens on.
  */
 class DeploymentFilesTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -66,7 +66,8 @@ class DeploymentFilesTest {
             String pom = Files.readString(ROOT.resolve(service).resolve("pom.xml"));
             Matcher jarName = Pattern.compile("<runnable.jar.name>([^<]+)</runnable.jar.name>").matcher(pom);
             assertThat(jarName.find()).as("%s builds a runnable jar", service).isTrue();
-            assertThat(dockerfile).contains("COPY target/" + jarName.group(1) + ".jar");
+            // the jar's manifest names its libraries as lib/..., relative to the jar
+            assertThat(dockerfile).contains("COPY target/" + jarName.group(1) + ".jar /app/").contains("COPY target/lib /app/lib");
             String port = environment(services, service).get(HTTP_PORT_VARIABLES.get(service));
             assertThat(dockerfile).contains("EXPOSE " + port).contains("localhost:" + port + "/health/ready");
         }
