@@ -66,6 +66,7 @@ final class ServiceProcess implements AutoCloseable {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.add("-XX:+UseSerialGC");
+        command.add("-XX:TieredStopAtLevel=1"); // restarted often and short-lived: start-up CPU, not peak speed
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);
