@@ -41,6 +41,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * DESIGN.md's guarantees on the real thing: the three services as separate processes, a client that
@@ -48,6 +49,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * recomputation from the events the client was told were accepted. Each scenario uses accounts of its
  * own, so the comparisons are independent.
  */
+@ResourceLock(Pipeline.RESOURCE)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GuaranteesIT {
     private static final int BATCHES = 16;

@@ -49,12 +49,14 @@ import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Issues 18, 19 and 13 on the real thing: tenants never touch each other, equal ids through different APIs are
  * different events, Kinde increments are each counted, and poison records (through the APIs, straight to
  * usage-events and straight to usage-rollups) amid steady load stop nothing while every other rollup lands exactly.
  */
+@ResourceLock(Pipeline.RESOURCE)
 class IsolationIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();

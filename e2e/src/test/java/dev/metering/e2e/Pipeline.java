@@ -85,6 +85,9 @@ final class Pipeline implements AutoCloseable {
 
     private static Pipeline shared;
 
+    /** Held by every test class that uses {@link #shared()}: one of them kills and restarts its parts. */
+    static final String RESOURCE = "e2e-shared-pipeline";
+
     /**
      * One pipeline for every test class of this module (starting one takes half a minute): started by the first
      * class that asks, closed when the test JVM exits.

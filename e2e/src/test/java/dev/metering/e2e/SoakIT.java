@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * The same pipeline under steady load for a long time, reporting memory and lag as it goes. Not part of
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * of each service. At the end the rollups must equal the recomputation, as in {@link GuaranteesIT}.
  */
 @EnabledIfSystemProperty(named = "soak.duration", matches = ".+")
+@ResourceLock(Pipeline.RESOURCE)
 class SoakIT {
     @Test
     void steadyLoadKeepsMemoryFlatAndRollupsExact() throws Exception {

@@ -13,14 +13,11 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import dev.metering.aggregator.AggregatorConfig;
-import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.UsageEvent;
 import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
-import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -29,7 +26,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -118,18 +114,6 @@ final class IngestFixture implements AutoCloseable {
             throw new IllegalStateException("Could not create the topic", e);
         }
         api = startApi(config());
-    }
-
-    /**
-     * A running aggregator on the broker, for the tests whose answers are its verdicts (reverts, 409 on duplicates):
-     * 100 ms commits, topics of two partitions.
-     */
-    static AggregatorService startAggregator(EmbeddedKafka kafka, String registryUrl, String applicationId, Path stateDir) {
-        AggregatorService service = new AggregatorService(new AggregatorConfig(kafka.bootstrapServers(), registryUrl, applicationId, stateDir,
-                Duration.ofDays(35), Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 10L * 1024 * 1024,
-                "127.0.0.1", 0, new TopicSettings(2, (short) 1, Duration.ofDays(7), Duration.ofDays(30))));
-        service.start();
-        return service;
     }
 
     /** One key for all fixtures of a run: generating an RSA key takes a while. */

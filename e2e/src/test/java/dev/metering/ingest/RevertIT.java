@@ -68,7 +68,7 @@ class RevertIT {
     }
 
     private static AggregatorService startAggregator() {
-        return IngestFixture.startAggregator(kafka, registryUrl, "revert-it", stateDir);
+        return VerdictAggregator.start(kafka, registryUrl, "revert-it", stateDir);
     }
 
     @AfterAll

@@ -117,7 +117,7 @@ class FrontierRevertIT {
     }
 
     private static AggregatorService startAggregator() {
-        return IngestFixture.startAggregator(kafka, registryUrl, "frontier-revert-it", stateDir);
+        return VerdictAggregator.start(kafka, registryUrl, "frontier-revert-it", stateDir);
     }
 
     @AfterAll
