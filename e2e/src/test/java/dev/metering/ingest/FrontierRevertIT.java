@@ -3,7 +3,6 @@ package dev.metering.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
@@ -14,10 +13,6 @@ import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.math.BigDecimal;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,8 +38,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Refusals that need no broker are {@link FrontierRoutesTest}'s part.
  */
 class FrontierRevertIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private static final String AUTH = "Basic " + Base64.getEncoder().encodeToString("app:secret".getBytes(StandardCharsets.UTF_8));
 
     private static EmbeddedKafka kafka;
@@ -97,9 +90,6 @@ class FrontierRevertIT {
         }
     }
 
-    record Answer(int status, JsonNode body, String retryAfter) {
-    }
-
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start();
@@ -133,40 +123,33 @@ class FrontierRevertIT {
         }
     }
 
-    private static Answer post(IngestApi target, String path, String body, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
-                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json").header("Authorization", AUTH)
-                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-        for (int i = 0; i < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        try {
-            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            return new Answer(response.statusCode(), JSON.readTree(response.body()), response.headers().firstValue("Retry-After").orElse(null));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    private static VerdictAnswer post(IngestApi target, String path, String body, String... headers) {
+        String[] withAuth = new String[headers.length + 2];
+        withAuth[0] = "Authorization";
+        withAuth[1] = AUTH;
+        System.arraycopy(headers, 0, withAuth, 2, headers.length);
+        return VerdictAnswer.post(target, path, body, withAuth);
     }
 
     private static String usage(String id, int amount) {
         return "{\"id\": \"" + id + "\", \"source\": \"model_runs\", \"amount\": " + amount + "}";
     }
 
-    private static Answer create(IngestApi target, Route route, String org, String billing, String... usages) {
+    private static VerdictAnswer create(IngestApi target, Route route, String org, String billing, String... usages) {
         return post(target, route.createPath(org, billing), route.createBody(org, billing, String.join(", ", usages)));
     }
 
-    private static Answer revert(IngestApi target, Route route, String org, String billing, String usage, String amount, String key) {
+    private static VerdictAnswer revert(IngestApi target, Route route, String org, String billing, String usage, String amount, String key) {
         String path = route.revertPath(org, billing, usage);
         String body = route.revertBody(org, billing, usage, amount);
         return key == null ? post(target, path, body) : post(target, path, body, "Idempotency-Key", key);
     }
 
-    private static Answer revert(Route route, String org, String billing, String usage, String amount, String key) {
+    private static VerdictAnswer revert(Route route, String org, String billing, String usage, String amount, String key) {
         return revert(api, route, org, billing, usage, amount, key);
     }
 
-    private static void assertError(Route route, Answer answer, int status, String code, String message) {
+    private static void assertError(Route route, VerdictAnswer answer, int status, String code, String message) {
         assertThat(answer.status()).as(answer.body().toString()).isEqualTo(status);
         assertThat(route.code(answer.body())).isEqualTo(code);
         assertThat(answer.body().get("message").asText()).contains(message);
@@ -180,7 +163,7 @@ class FrontierRevertIT {
         String billing = "acct-" + route.name().toLowerCase();
         assertThat(create(api, route, org, billing, usage("u-1", 10)).status()).isEqualTo(200);
 
-        Answer applied = revert(route, org, billing, "u-1", "4", "r-1");
+        VerdictAnswer applied = revert(route, org, billing, "u-1", "4", "r-1");
         assertThat(applied.status()).as(applied.body().toString()).isEqualTo(200);
         assertThat(applied.body().isObject() && applied.body().isEmpty()).as("Frontier's empty response").isTrue();
 
@@ -189,7 +172,7 @@ class FrontierRevertIT {
         assertError(route, revert(route, org, "acct-elsewhere", "u-1", "1", "r-4-" + route), 400, "invalid_argument", "REVERT_UNKNOWN_USAGE");
         assertError(route, revert(route, org, billing, "r-1", "1", "r-5"), 409, "already_exists", "REVERT_OF_REVERT");
 
-        Answer retried = revert(route, org, billing, "u-1", "4", "r-1");
+        VerdictAnswer retried = revert(route, org, billing, "u-1", "4", "r-1");
         assertThat(retried.status()).as("the same key: the same revert, the same verdict").isEqualTo(200);
         assertError(route, revert(route, org, billing, "u-1", "7", "r-2"), 400, "invalid_argument", "revert amount is greater than the usage amount");
 
@@ -214,7 +197,7 @@ class FrontierRevertIT {
         aggregator.close();
         try {
             for (Route route : Route.values()) {
-                Answer noVerdict = revert(impatient, route, org, "acct-" + route, "u-1", "3", "r-down");
+                VerdictAnswer noVerdict = revert(impatient, route, org, "acct-" + route, "u-1", "3", "r-down");
                 assertError(route, noVerdict, 503, "unavailable", "retry with the same idempotency key");
                 assertThat(noVerdict.retryAfter()).isNotBlank();
             }
@@ -223,7 +206,7 @@ class FrontierRevertIT {
         }
         for (Route route : Route.values()) {
             String billing = "acct-" + route;
-            Answer retried;
+            VerdictAnswer retried;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             do { // 503 while the restarted aggregator takes its partitions, as a client would see it
                 retried = revert(route, org, billing, "u-1", "3", "r-down");
@@ -242,7 +225,7 @@ class FrontierRevertIT {
         String billing = "acct-" + route.name().toLowerCase();
         assertThat(create(api, route, org, billing, usage("u-1", 5)).status()).isEqualTo(200);
 
-        Answer mixed = create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3));
+        VerdictAnswer mixed = create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3));
         assertError(route, mixed, 409, "already_exists", "usage already exists: 'u-1'");
         assertThat(mixed.body().get("message").asText()).contains("1 other usage of this request was applied");
         assertError(route, create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3)), 409, "already_exists", "'u-1', 'u-2' were applied before");

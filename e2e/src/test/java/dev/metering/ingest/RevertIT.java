@@ -2,8 +2,6 @@ package dev.metering.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
@@ -14,11 +12,6 @@ import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
 import java.math.BigDecimal;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,17 +35,12 @@ import org.junit.jupiter.api.Test;
  */
 class RevertIT {
     private static final String KEY = "revert-key";
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     private static EmbeddedKafka kafka;
     private static String registryUrl;
     private static Path stateDir;
     private static AggregatorService aggregator;
     private static IngestApi api;
-
-    record Answer(int status, JsonNode body, String retryAfter) {
-    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -84,29 +72,22 @@ class RevertIT {
         }
     }
 
-    private static Answer post(String path, String body, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
-                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json").header("X-Api-Key", KEY)
-                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-        for (int i = 0; i < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        try {
-            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            return new Answer(response.statusCode(), JSON.readTree(response.body()), response.headers().firstValue("Retry-After").orElse(null));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    private static VerdictAnswer post(String path, String body, String... headers) {
+        String[] withKey = new String[headers.length + 2];
+        withKey[0] = "X-Api-Key";
+        withKey[1] = KEY;
+        System.arraycopy(headers, 0, withKey, 2, headers.length);
+        return VerdictAnswer.post(api, path, body, withKey);
     }
 
     private static void usage(String account, String id, String quantity) {
-        Answer answer = post("/v1/events:batch", "{\"events\": [{\"event_id\": \"" + id + "\", \"billing_account_id\": \"" + account
+        VerdictAnswer answer = post("/v1/events:batch", "{\"events\": [{\"event_id\": \"" + id + "\", \"billing_account_id\": \"" + account
                 + "\", \"feature_code\": \"api\", \"quantity\": " + quantity + "}]}");
         assertThat(answer.status()).isEqualTo(200);
         assertThat(answer.body().get("accepted").asInt()).isEqualTo(1);
     }
 
-    private static Answer revert(String account, String usageId, String amount, String idempotencyKey) {
+    private static VerdictAnswer revert(String account, String usageId, String amount, String idempotencyKey) {
         return post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"" + usageId + "\", \"amount\": \""
                 + amount + "\"}", "Idempotency-Key", idempotencyKey);
     }
@@ -116,32 +97,32 @@ class RevertIT {
         String account = "acct-verdicts";
         usage(account, "u-1", "10");
 
-        Answer applied = revert(account, "u-1", "4", "r-1");
+        VerdictAnswer applied = revert(account, "u-1", "4", "r-1");
         assertThat(applied.status()).isEqualTo(200);
         assertThat(applied.body().get("status").asText()).isEqualTo("applied");
         assertThat(applied.body().get("detail").asText()).contains("6 of 10 remains");
 
-        Answer exceeding = revert(account, "u-1", "6.000000000001", "r-2");
+        VerdictAnswer exceeding = revert(account, "u-1", "6.000000000001", "r-2");
         assertThat(exceeding.status()).isEqualTo(400);
         assertThat(exceeding.body().get("code").asText()).isEqualTo("INVALID_ARGUMENT");
         assertThat(exceeding.body().get("message").asText()).startsWith("REVERT_EXCEEDS_USAGE");
 
-        Answer unknown = revert(account, "nope", "1", "r-3");
+        VerdictAnswer unknown = revert(account, "nope", "1", "r-3");
         assertThat(unknown.status()).isEqualTo(400);
         assertThat(unknown.body().get("message").asText()).startsWith("REVERT_UNKNOWN_USAGE");
 
-        Answer ofRevert = revert(account, "r-1", "1", "r-4");
+        VerdictAnswer ofRevert = revert(account, "r-1", "1", "r-4");
         assertThat(ofRevert.status()).isEqualTo(409);
         assertThat(ofRevert.body().get("code").asText()).isEqualTo("ALREADY_EXISTS");
         assertThat(ofRevert.body().get("message").asText()).startsWith("REVERT_OF_REVERT");
 
-        Answer retried = revert(account, "u-1", "4", "r-1");
+        VerdictAnswer retried = revert(account, "u-1", "4", "r-1");
         assertThat(retried.status()).as("a retry gets the same verdict").isEqualTo(200);
         assertThat(retried.body().get("repeated").asBoolean()).isTrue();
-        Answer exceedingAgain = revert(account, "u-1", "6.000000000001", "r-2");
+        VerdictAnswer exceedingAgain = revert(account, "u-1", "6.000000000001", "r-2");
         assertThat(exceedingAgain.status()).isEqualTo(400);
 
-        Answer missingKey = post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"u-1\", \"amount\": 1}");
+        VerdictAnswer missingKey = post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"u-1\", \"amount\": 1}");
         assertThat(missingKey.status()).isEqualTo(400);
         assertThat(missingKey.body().get("message").asText()).contains("Idempotency-Key");
 
@@ -156,13 +137,13 @@ class RevertIT {
     void concurrentPartialRevertsNeverExceedTheUsage() throws Exception {
         String account = "acct-concurrent";
         usage(account, "u-1", "10");
-        List<CompletableFuture<Answer>> answers = new ArrayList<>();
+        List<CompletableFuture<VerdictAnswer>> answers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             String key = "c-" + i;
             answers.add(CompletableFuture.supplyAsync(() -> revert(account, "u-1", "2", key)));
         }
         Map<Integer, Integer> byStatus = new HashMap<>();
-        for (CompletableFuture<Answer> answer : answers) {
+        for (CompletableFuture<VerdictAnswer> answer : answers) {
             byStatus.merge(answer.get(60, TimeUnit.SECONDS).status(), 1, Integer::sum);
         }
         assertThat(byStatus).containsEntry(200, 5).containsEntry(400, 3);
@@ -177,14 +158,14 @@ class RevertIT {
 
         aggregator.close();
         try {
-            Answer noVerdict = revert(account, "u-1", "3", "r-down");
+            VerdictAnswer noVerdict = revert(account, "u-1", "3", "r-down");
             assertThat(noVerdict.status()).isEqualTo(503);
             assertThat(noVerdict.retryAfter()).isNotNull();
             assertThat(noVerdict.body().get("code").asText()).isEqualTo("UNAVAILABLE");
         } finally {
             aggregator = startAggregator();
         }
-        Answer retried = revertEventually(account, "u-1", "3", "r-down");
+        VerdictAnswer retried = revertEventually(account, "u-1", "3", "r-down");
         assertThat(retried.status()).isEqualTo(200);
         // 1 + 3 reverted, once each: 6 remain, not 3.
         assertThat(revert(account, "u-1", "6.000000000001", "r-probe").status()).isEqualTo(400);
@@ -221,9 +202,9 @@ class RevertIT {
     }
 
     /** Retries while the restarted aggregator is still taking its partitions (503), as a client would. */
-    private static Answer revertEventually(String account, String usageId, String amount, String key) {
+    private static VerdictAnswer revertEventually(String account, String usageId, String amount, String key) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        Answer answer;
+        VerdictAnswer answer;
         do {
             answer = revert(account, usageId, amount, key);
         } while (answer.status() == 503 && System.nanoTime() < deadline);
