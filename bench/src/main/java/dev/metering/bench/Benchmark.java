@@ -285,25 +285,40 @@ public final class Benchmark implements Callable<Integer> {
                 producerSteady.recordsPerSecond(), producerSteady.p50Millis(), producerSteady.p99Millis(), producerSteady.p999Millis()));
     }
 
-    /** HTTP ingest, one API at a time, closed loop. */
+    /**
+     * HTTP ingest, one API at a time, closed loop. The batches of 1000 run twice: with the aggregator and sink consuming
+     * what is ingested (as the whole pipeline on one machine) and with the aggregator paused, as ProducerPerformance
+     * runs (the ingest tier alone, as on a machine of its own); the aggregator catches up afterwards, unmeasured.
+     */
     private void measureIngest(Run run) throws InterruptedException {
         Settings settings = run.settings();
         ClosedLoop loop = new ClosedLoop(run.http(), timeline, progress);
-        record IngestCase(String phase, Api api, int eventsPerRequest) {
+        record IngestCase(String phase, Api api, int eventsPerRequest, boolean aggregatorPaused) {
         }
-        List<IngestCase> cases = List.of(new IngestCase("Frontier, 1 event/request", Api.FRONTIER, 1),
-                new IngestCase("Kinde, 1 event/request", Api.KINDE, 1),
-                new IngestCase("batch of 100", Api.BATCH, 100),
-                new IngestCase("batch of 1000", Api.BATCH, 1000));
+        List<IngestCase> cases = List.of(new IngestCase("Frontier, 1 event/request", Api.FRONTIER, 1, false),
+                new IngestCase("Kinde, 1 event/request", Api.KINDE, 1, false),
+                new IngestCase("batch of 100", Api.BATCH, 100, false),
+                new IngestCase("batch of 1000", Api.BATCH, 1000, false),
+                new IngestCase("batch of 1000, aggregator paused", Api.BATCH, 1000, true));
         for (IngestCase ingest : cases) {
             run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
             String phase = "HTTP " + ingest.phase();
             progress.phase(phase + ", " + settings.concurrency() + " concurrent clients, " + settings.phaseSeconds() + " s after "
                     + settings.warmupSeconds() + " s warm-up");
             Workload workload = run.workload(ingest.api().name().toLowerCase(Locale.ROOT) + ingest.eventsPerRequest());
-            ClosedLoop.Result result = loop.run(new ClosedLoop.Plan(phase, settings.concurrency(), ingest.eventsPerRequest(),
-                    Duration.ofSeconds(settings.warmupSeconds()), Duration.ofSeconds(settings.phaseSeconds()), Long.MAX_VALUE),
-                    index -> run.requests().request(ingest.api(), events(workload, index, ingest.eventsPerRequest())));
+            if (ingest.aggregatorPaused()) {
+                run.pipeline().stopAggregator();
+            }
+            ClosedLoop.Result result;
+            try {
+                result = loop.run(new ClosedLoop.Plan(phase, settings.concurrency(), ingest.eventsPerRequest(),
+                        Duration.ofSeconds(settings.warmupSeconds()), Duration.ofSeconds(settings.phaseSeconds()), Long.MAX_VALUE),
+                        index -> run.requests().request(ingest.api(), events(workload, index, ingest.eventsPerRequest())));
+            } finally {
+                if (ingest.aggregatorPaused()) {
+                    run.pipeline().startAggregator();
+                }
+            }
             run.phases().put(phase, result);
             String group = "HTTP ingest (" + settings.concurrency() + " clients, closed loop)";
             run.figure(group, ingest.phase() + ": throughput", result.eventsPerSecond(), "events/s", PRODUCER_MAX, Reference::rate);
