@@ -5,13 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
-import dev.metering.avro.RollupKey;
 import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.ingest.auth.FrontierCredential;
 import dev.metering.ingest.auth.KindeJwtSettings;
-import dev.metering.schemas.Topics;
-import dev.metering.schemas.registry.SchemaRegistryClient;
-import dev.metering.schemas.serde.AvroDeserializer;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,12 +15,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -241,28 +234,7 @@ class FrontierRevertIT {
         assertThat(hour.getEventCount()).isEqualTo(3);
     }
 
-    /** The account's hour from usage-rollups (read_committed), once its reverted quantity reached the given value. */
     private static Rollup awaitRollup(String org, String account, BigDecimal reverted) {
-        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(registryUrl);
-        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "frontier-revert-it-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        try (KafkaConsumer<RollupKey, Rollup> consumer = new KafkaConsumer<>(config, new AvroDeserializer<>(RollupKey.class, registry),
-                new AvroDeserializer<>(Rollup.class, registry))) {
-            consumer.subscribe(List.of(Topics.USAGE_ROLLUPS));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            Rollup latest = null;
-            while (System.nanoTime() < deadline) {
-                for (var record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.key().getOrgId().equals(org) && record.key().getBillingAccountId().equals(account)) {
-                        latest = record.value();
-                    }
-                }
-                if (latest != null && latest.getRevertedQuantity().compareTo(reverted) == 0) {
-                    return latest;
-                }
-            }
-            throw new AssertionError("no rollup of " + org + "/" + account + " with reverted_quantity " + reverted + "; last: " + latest);
-        }
+        return VerdictAggregator.awaitRollup(kafka, registryUrl, org, account, reverted);
     }
 }

@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.metering.aggregator.AggregatorService;
 import dev.metering.avro.Rollup;
-import dev.metering.avro.RollupKey;
 import dev.metering.embedded.EmbeddedKafka;
 import dev.metering.ops.auth.ApiKey;
 import dev.metering.ingest.auth.KindeJwtSettings;
-import dev.metering.schemas.Topics;
-import dev.metering.schemas.registry.SchemaRegistryClient;
-import dev.metering.schemas.serde.AvroDeserializer;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +18,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -211,28 +205,7 @@ class RevertIT {
         return answer;
     }
 
-    /** The account's hour from usage-rollups (read_committed), once its reverted quantity reached the given value. */
     private static Rollup awaitRollup(String account, BigDecimal reverted) {
-        SchemaRegistryClient registry = SchemaRegistryClient.forUrl(registryUrl);
-        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "revert-it-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        try (KafkaConsumer<RollupKey, Rollup> consumer = new KafkaConsumer<>(config, new AvroDeserializer<>(RollupKey.class, registry),
-                new AvroDeserializer<>(Rollup.class, registry))) {
-            consumer.subscribe(List.of(Topics.USAGE_ROLLUPS));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            Rollup latest = null;
-            while (System.nanoTime() < deadline) {
-                for (var record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.key().getBillingAccountId().equals(account)) {
-                        latest = record.value();
-                    }
-                }
-                if (latest != null && latest.getRevertedQuantity().compareTo(reverted) == 0) {
-                    return latest;
-                }
-            }
-            throw new AssertionError("no rollup of " + account + " with reverted_quantity " + reverted + "; last: " + latest);
-        }
+        return VerdictAggregator.awaitRollup(kafka, registryUrl, null, account, reverted);
     }
 }
