@@ -9,6 +9,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -184,6 +185,8 @@ public final class PostgresDatabase implements AutoCloseable {
         return externalAdminUrl == null;
     }
 
+    private static final Duration STARTUP_WAIT = Duration.ofSeconds(90);
+
     /** Starts the embedded server (again), keeping its data and port. */
     public synchronized void start() {
         requireEmbedded("start");
@@ -197,6 +200,8 @@ public final class PostgresDatabase implements AutoCloseable {
                     .setPort(port)
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setServerConfig("max_connections", "200")
+                    // zonky's default is 10 s; on 2 busy cores (a parallel test build, a loaded laptop) start-up took longer
+                    .setPGStartupWait(STARTUP_WAIT)
                     .start();
             LOG.info("PostgreSQL listening on 127.0.0.1:{} (data in {})", port, dataDir);
         } catch (IOException e) {
