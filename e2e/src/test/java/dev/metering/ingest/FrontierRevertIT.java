@@ -116,37 +116,37 @@ class FrontierRevertIT {
         }
     }
 
-    private static VerdictAnswer post(IngestApi target, String path, String body, String... headers) {
+    private static IngestFixture.Response post(IngestApi target, String path, String body, String... headers) {
         String[] withAuth = new String[headers.length + 2];
         withAuth[0] = "Authorization";
         withAuth[1] = AUTH;
         System.arraycopy(headers, 0, withAuth, 2, headers.length);
-        return VerdictAnswer.post(target, path, body, withAuth);
+        return IngestFixture.post(target, path, body, withAuth);
     }
 
     private static String usage(String id, int amount) {
         return "{\"id\": \"" + id + "\", \"source\": \"model_runs\", \"amount\": " + amount + "}";
     }
 
-    private static VerdictAnswer create(IngestApi target, Route route, String org, String billing, String... usages) {
+    private static IngestFixture.Response create(IngestApi target, Route route, String org, String billing, String... usages) {
         return post(target, route.createPath(org, billing), route.createBody(org, billing, String.join(", ", usages)));
     }
 
-    private static VerdictAnswer revert(IngestApi target, Route route, String org, String billing, String usage, String amount, String key) {
+    private static IngestFixture.Response revert(IngestApi target, Route route, String org, String billing, String usage, String amount, String key) {
         String path = route.revertPath(org, billing, usage);
         String body = route.revertBody(org, billing, usage, amount);
         return key == null ? post(target, path, body) : post(target, path, body, "Idempotency-Key", key);
     }
 
-    private static VerdictAnswer revert(Route route, String org, String billing, String usage, String amount, String key) {
+    private static IngestFixture.Response revert(Route route, String org, String billing, String usage, String amount, String key) {
         return revert(api, route, org, billing, usage, amount, key);
     }
 
-    private static void assertError(Route route, VerdictAnswer answer, int status, String code, String message) {
-        assertThat(answer.status()).as(answer.body().toString()).isEqualTo(status);
-        assertThat(route.code(answer.body())).isEqualTo(code);
-        assertThat(answer.body().get("message").asText()).contains(message);
-        assertThat(answer.body().has("details")).as("grpc-gateway's shape on REST only").isEqualTo(route != Route.CONNECT);
+    private static void assertError(Route route, IngestFixture.Response answer, int status, String code, String message) {
+        assertThat(answer.status()).as(answer.body()).isEqualTo(status);
+        assertThat(route.code(answer.json())).isEqualTo(code);
+        assertThat(answer.json().get("message").asText()).contains(message);
+        assertThat(answer.json().has("details")).as("grpc-gateway's shape on REST only").isEqualTo(route != Route.CONNECT);
     }
 
     @ParameterizedTest
@@ -156,16 +156,16 @@ class FrontierRevertIT {
         String billing = "acct-" + route.name().toLowerCase();
         assertThat(create(api, route, org, billing, usage("u-1", 10)).status()).isEqualTo(200);
 
-        VerdictAnswer applied = revert(route, org, billing, "u-1", "4", "r-1");
-        assertThat(applied.status()).as(applied.body().toString()).isEqualTo(200);
-        assertThat(applied.body().isObject() && applied.body().isEmpty()).as("Frontier's empty response").isTrue();
+        IngestFixture.Response applied = revert(route, org, billing, "u-1", "4", "r-1");
+        assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+        assertThat(applied.json().isObject() && applied.json().isEmpty()).as("Frontier's empty response").isTrue();
 
         assertError(route, revert(route, org, billing, "u-1", "7", "r-2"), 400, "invalid_argument", "revert amount is greater than the usage amount");
         assertError(route, revert(route, org, billing, "nope", "1", "r-3"), 400, "invalid_argument", "REVERT_UNKNOWN_USAGE");
         assertError(route, revert(route, org, "acct-elsewhere", "u-1", "1", "r-4-" + route), 400, "invalid_argument", "REVERT_UNKNOWN_USAGE");
         assertError(route, revert(route, org, billing, "r-1", "1", "r-5"), 409, "already_exists", "REVERT_OF_REVERT");
 
-        VerdictAnswer retried = revert(route, org, billing, "u-1", "4", "r-1");
+        IngestFixture.Response retried = revert(route, org, billing, "u-1", "4", "r-1");
         assertThat(retried.status()).as("the same key: the same revert, the same verdict").isEqualTo(200);
         assertError(route, revert(route, org, billing, "u-1", "7", "r-2"), 400, "invalid_argument", "revert amount is greater than the usage amount");
 
@@ -190,21 +190,21 @@ class FrontierRevertIT {
         aggregator.close();
         try {
             for (Route route : Route.values()) {
-                VerdictAnswer noVerdict = revert(impatient, route, org, "acct-" + route, "u-1", "3", "r-down");
+                IngestFixture.Response noVerdict = revert(impatient, route, org, "acct-" + route, "u-1", "3", "r-down");
                 assertError(route, noVerdict, 503, "unavailable", "retry with the same idempotency key");
-                assertThat(noVerdict.retryAfter()).isNotBlank();
+                assertThat(noVerdict.header("Retry-After")).isNotBlank();
             }
         } finally {
             aggregator = startAggregator();
         }
         for (Route route : Route.values()) {
             String billing = "acct-" + route;
-            VerdictAnswer retried;
+            IngestFixture.Response retried;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             do { // 503 while the restarted aggregator takes its partitions, as a client would see it
                 retried = revert(route, org, billing, "u-1", "3", "r-down");
             } while (retried.status() == 503 && System.nanoTime() < deadline);
-            assertThat(retried.status()).as(retried.body().toString()).isEqualTo(200);
+            assertThat(retried.status()).as(retried.body()).isEqualTo(200);
             // applied once: 7 remain
             assertError(route, revert(route, org, billing, "u-1", "8", "r-probe"), 400, "invalid_argument", "revert amount is greater than the usage amount");
             assertThat(revert(route, org, billing, "u-1", "7", "r-rest").status()).isEqualTo(200);
@@ -218,9 +218,9 @@ class FrontierRevertIT {
         String billing = "acct-" + route.name().toLowerCase();
         assertThat(create(api, route, org, billing, usage("u-1", 5)).status()).isEqualTo(200);
 
-        VerdictAnswer mixed = create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3));
+        IngestFixture.Response mixed = create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3));
         assertError(route, mixed, 409, "already_exists", "usage already exists: 'u-1'");
-        assertThat(mixed.body().get("message").asText()).contains("1 other usage of this request was applied");
+        assertThat(mixed.json().get("message").asText()).contains("1 other usage of this request was applied");
         assertError(route, create(api, route, org, billing, usage("u-1", 5), usage("u-2", 3)), 409, "already_exists", "'u-1', 'u-2' were applied before");
 
         // Without the aggregator's verdicts in time the answer is 200, as before; the aggregator still counts u-3 once.

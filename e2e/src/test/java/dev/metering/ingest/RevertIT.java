@@ -66,22 +66,22 @@ class RevertIT {
         }
     }
 
-    private static VerdictAnswer post(String path, String body, String... headers) {
+    private static IngestFixture.Response post(String path, String body, String... headers) {
         String[] withKey = new String[headers.length + 2];
         withKey[0] = "X-Api-Key";
         withKey[1] = KEY;
         System.arraycopy(headers, 0, withKey, 2, headers.length);
-        return VerdictAnswer.post(api, path, body, withKey);
+        return IngestFixture.post(api, path, body, withKey);
     }
 
     private static void usage(String account, String id, String quantity) {
-        VerdictAnswer answer = post("/v1/events:batch", "{\"events\": [{\"event_id\": \"" + id + "\", \"billing_account_id\": \"" + account
+        IngestFixture.Response answer = post("/v1/events:batch", "{\"events\": [{\"event_id\": \"" + id + "\", \"billing_account_id\": \"" + account
                 + "\", \"feature_code\": \"api\", \"quantity\": " + quantity + "}]}");
         assertThat(answer.status()).isEqualTo(200);
-        assertThat(answer.body().get("accepted").asInt()).isEqualTo(1);
+        assertThat(answer.json().get("accepted").asInt()).isEqualTo(1);
     }
 
-    private static VerdictAnswer revert(String account, String usageId, String amount, String idempotencyKey) {
+    private static IngestFixture.Response revert(String account, String usageId, String amount, String idempotencyKey) {
         return post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"" + usageId + "\", \"amount\": \""
                 + amount + "\"}", "Idempotency-Key", idempotencyKey);
     }
@@ -91,34 +91,34 @@ class RevertIT {
         String account = "acct-verdicts";
         usage(account, "u-1", "10");
 
-        VerdictAnswer applied = revert(account, "u-1", "4", "r-1");
+        IngestFixture.Response applied = revert(account, "u-1", "4", "r-1");
         assertThat(applied.status()).isEqualTo(200);
-        assertThat(applied.body().get("status").asText()).isEqualTo("applied");
-        assertThat(applied.body().get("detail").asText()).contains("6 of 10 remains");
+        assertThat(applied.json().get("status").asText()).isEqualTo("applied");
+        assertThat(applied.json().get("detail").asText()).contains("6 of 10 remains");
 
-        VerdictAnswer exceeding = revert(account, "u-1", "6.000000000001", "r-2");
+        IngestFixture.Response exceeding = revert(account, "u-1", "6.000000000001", "r-2");
         assertThat(exceeding.status()).isEqualTo(400);
-        assertThat(exceeding.body().get("code").asText()).isEqualTo("INVALID_ARGUMENT");
-        assertThat(exceeding.body().get("message").asText()).startsWith("REVERT_EXCEEDS_USAGE");
+        assertThat(exceeding.json().get("code").asText()).isEqualTo("INVALID_ARGUMENT");
+        assertThat(exceeding.json().get("message").asText()).startsWith("REVERT_EXCEEDS_USAGE");
 
-        VerdictAnswer unknown = revert(account, "nope", "1", "r-3");
+        IngestFixture.Response unknown = revert(account, "nope", "1", "r-3");
         assertThat(unknown.status()).isEqualTo(400);
-        assertThat(unknown.body().get("message").asText()).startsWith("REVERT_UNKNOWN_USAGE");
+        assertThat(unknown.json().get("message").asText()).startsWith("REVERT_UNKNOWN_USAGE");
 
-        VerdictAnswer ofRevert = revert(account, "r-1", "1", "r-4");
+        IngestFixture.Response ofRevert = revert(account, "r-1", "1", "r-4");
         assertThat(ofRevert.status()).isEqualTo(409);
-        assertThat(ofRevert.body().get("code").asText()).isEqualTo("ALREADY_EXISTS");
-        assertThat(ofRevert.body().get("message").asText()).startsWith("REVERT_OF_REVERT");
+        assertThat(ofRevert.json().get("code").asText()).isEqualTo("ALREADY_EXISTS");
+        assertThat(ofRevert.json().get("message").asText()).startsWith("REVERT_OF_REVERT");
 
-        VerdictAnswer retried = revert(account, "u-1", "4", "r-1");
+        IngestFixture.Response retried = revert(account, "u-1", "4", "r-1");
         assertThat(retried.status()).as("a retry gets the same verdict").isEqualTo(200);
-        assertThat(retried.body().get("repeated").asBoolean()).isTrue();
-        VerdictAnswer exceedingAgain = revert(account, "u-1", "6.000000000001", "r-2");
+        assertThat(retried.json().get("repeated").asBoolean()).isTrue();
+        IngestFixture.Response exceedingAgain = revert(account, "u-1", "6.000000000001", "r-2");
         assertThat(exceedingAgain.status()).isEqualTo(400);
 
-        VerdictAnswer missingKey = post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"u-1\", \"amount\": 1}");
+        IngestFixture.Response missingKey = post("/v1/events:revert", "{\"billing_account_id\": \"" + account + "\", \"event_id\": \"u-1\", \"amount\": 1}");
         assertThat(missingKey.status()).isEqualTo(400);
-        assertThat(missingKey.body().get("message").asText()).contains("Idempotency-Key");
+        assertThat(missingKey.json().get("message").asText()).contains("Idempotency-Key");
 
         assertThat(revert(account, "u-1", "6", "r-5").status()).isEqualTo(200);
         Rollup hour = awaitRollup(account, new BigDecimal("10"));
@@ -131,13 +131,13 @@ class RevertIT {
     void concurrentPartialRevertsNeverExceedTheUsage() throws Exception {
         String account = "acct-concurrent";
         usage(account, "u-1", "10");
-        List<CompletableFuture<VerdictAnswer>> answers = new ArrayList<>();
+        List<CompletableFuture<IngestFixture.Response>> answers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             String key = "c-" + i;
             answers.add(CompletableFuture.supplyAsync(() -> revert(account, "u-1", "2", key)));
         }
         Map<Integer, Integer> byStatus = new HashMap<>();
-        for (CompletableFuture<VerdictAnswer> answer : answers) {
+        for (CompletableFuture<IngestFixture.Response> answer : answers) {
             byStatus.merge(answer.get(60, TimeUnit.SECONDS).status(), 1, Integer::sum);
         }
         assertThat(byStatus).containsEntry(200, 5).containsEntry(400, 3);
@@ -152,14 +152,14 @@ class RevertIT {
 
         aggregator.close();
         try {
-            VerdictAnswer noVerdict = revert(account, "u-1", "3", "r-down");
+            IngestFixture.Response noVerdict = revert(account, "u-1", "3", "r-down");
             assertThat(noVerdict.status()).isEqualTo(503);
-            assertThat(noVerdict.retryAfter()).isNotNull();
-            assertThat(noVerdict.body().get("code").asText()).isEqualTo("UNAVAILABLE");
+            assertThat(noVerdict.header("Retry-After")).isNotNull();
+            assertThat(noVerdict.json().get("code").asText()).isEqualTo("UNAVAILABLE");
         } finally {
             aggregator = startAggregator();
         }
-        VerdictAnswer retried = revertEventually(account, "u-1", "3", "r-down");
+        IngestFixture.Response retried = revertEventually(account, "u-1", "3", "r-down");
         assertThat(retried.status()).isEqualTo(200);
         // 1 + 3 reverted, once each: 6 remain, not 3.
         assertThat(revert(account, "u-1", "6.000000000001", "r-probe").status()).isEqualTo(400);
@@ -196,9 +196,9 @@ class RevertIT {
     }
 
     /** Retries while the restarted aggregator is still taking its partitions (503), as a client would. */
-    private static VerdictAnswer revertEventually(String account, String usageId, String amount, String key) {
+    private static IngestFixture.Response revertEventually(String account, String usageId, String amount, String key) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        VerdictAnswer answer;
+        IngestFixture.Response answer;
         do {
             answer = revert(account, usageId, amount, key);
         } while (answer.status() == 503 && System.nanoTime() < deadline);

@@ -98,7 +98,7 @@ class BatchEventsIT {
                     {"events": [{"event_id": "c-%d-a", "billing_account_id": "acct-%d", "feature_code": "f", "quantity": 1},
                                 {"event_id": "c-%d-b", "billing_account_id": "acct-%d", "feature_code": "f", "quantity": 2}]}"""
                     .formatted(i, i, i, i);
-            responses.add(fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
+            responses.add(IngestFixture.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(
                             java.net.URI.create("http://127.0.0.1:" + fixture.api.port() + PATH))
                     .header("Content-Type", "application/json").header("X-Api-Key", IngestFixture.API_KEY)
                     .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()));

@@ -259,7 +259,7 @@ class FrontierUsageTest {
                 .header("Authorization", frontierAuth())
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(huge)))
                 .build();
-        java.net.http.HttpResponse<String> response = fixture.http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        java.net.http.HttpResponse<String> response = IngestFixture.HTTP.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(413);
         assertThat(response.body()).contains("larger than 1048576 bytes");
         fixture.assertNothingProducedSince(before);

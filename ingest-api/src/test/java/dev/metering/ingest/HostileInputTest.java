@@ -280,7 +280,7 @@ class HostileInputTest {
     // ---- the requests
 
     private static Attempt frontier(Random random) {
-        ObjectNode usage = fixture.json.createObjectNode()
+        ObjectNode usage = IngestFixture.JSON.createObjectNode()
                 .put("id", hostile(random))
                 .put("source", hostile(random))
                 .put("amount", random.nextInt(1000))
@@ -344,7 +344,7 @@ class HostileInputTest {
             }
             case 24 -> {
                 String value = pick(random, BAD_RAW_PATH_PARAMETERS);
-                ObjectNode body = fixture.json.createObjectNode();
+                ObjectNode body = IngestFixture.JSON.createObjectNode();
                 body.putArray("usages").add(usage);
                 String path = random.nextBoolean() ? "/v1beta1/organizations/" + value + "/billing/acct-1/usages"
                         : "/v1beta1/organizations/org-1/billing/" + value + "/usages";
@@ -352,13 +352,13 @@ class HostileInputTest {
                         raw("Authorization", IngestFixture.frontierAuth()));
             }
             default -> {
-                ObjectNode body = fixture.json.createObjectNode();
+                ObjectNode body = IngestFixture.JSON.createObjectNode();
                 body.putArray("usages").add(usage);
                 return new Attempt("frontier oversized Authorization", path("frontier"), asciiJson(body), "application/json", new String[0],
                         raw("Authorization", "Basic " + "A".repeat(20_000 + random.nextInt(10_000))));
             }
         }
-        ObjectNode body = fixture.json.createObjectNode();
+        ObjectNode body = IngestFixture.JSON.createObjectNode();
         body.putArray("usages").add(usage);
         Attempt attempt = finish(random, "frontier " + defect, asciiJson(body), auth);
         return new Attempt(attempt.description(), "/v1beta1/organizations/" + org + "/billing/" + billing + "/usages", attempt.body(),
@@ -374,7 +374,7 @@ class HostileInputTest {
         String org = "org-1";
         String billing = "acct-1";
         String usage = "u-" + random.nextInt(1_000_000);
-        ObjectNode body = fixture.json.createObjectNode().put("amount", String.valueOf(1 + random.nextInt(1000)));
+        ObjectNode body = IngestFixture.JSON.createObjectNode().put("amount", String.valueOf(1 + random.nextInt(1000)));
         String[] auth = {"Authorization", IngestFixture.frontierAuth(), "Idempotency-Key", "r-" + random.nextInt(1_000_000)};
         boolean inPath = route == null;
         String defect;
@@ -463,7 +463,7 @@ class HostileInputTest {
     }
 
     private static Attempt kinde(Random random) {
-        ObjectNode body = fixture.json.createObjectNode()
+        ObjectNode body = IngestFixture.JSON.createObjectNode()
                 .put("customer_agreement_id", hostile(random))
                 .put("billing_feature_code", hostile(random))
                 .put("meter_value", String.valueOf(random.nextInt(1000)));
@@ -513,14 +513,14 @@ class HostileInputTest {
     }
 
     private static Attempt batch(Random random) {
-        ObjectNode event = fixture.json.createObjectNode()
+        ObjectNode event = IngestFixture.JSON.createObjectNode()
                 .put("event_id", hostile(random))
                 .put("billing_account_id", hostile(random))
                 .put("feature_code", hostile(random))
                 .put("quantity", String.valueOf(random.nextInt(1000)));
         String[] auth = {"X-Api-Key", IngestFixture.API_KEY};
         String defect;
-        ObjectNode body = fixture.json.createObjectNode();
+        ObjectNode body = IngestFixture.JSON.createObjectNode();
         int roll = random.nextInt(17);
         if (roll >= 12) {
             event.removeAll();
@@ -595,7 +595,7 @@ class HostileInputTest {
             }
             description = description.replaceFirst("(orgId|billingId) .*", "") + (org.equals("org-1") ? "billing_id " : "org_id ") + visible(value);
         }
-        ObjectNode names = fixture.json.createObjectNode().put("org_id", org).put("billing_id", billing);
+        ObjectNode names = IngestFixture.JSON.createObjectNode().put("org_id", org).put("billing_id", billing);
         String prefix = asciiJson(names);
         String body = attempt.body().startsWith("{\"usages\"") ? prefix.substring(0, prefix.length() - 1) + "," + attempt.body().substring(1) : attempt.body();
         return new Attempt(description, route, body, attempt.contentType(), attempt.headers(), attempt.rawHeaders());

@@ -67,8 +67,9 @@ final class IngestFixture implements AutoCloseable {
     final FakePublisher fake;
     final String registryUrl = "mem://ingest-it-" + UUID.randomUUID();
     final RSAKey signingKey;
-    final ObjectMapper json = new ObjectMapper();
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    /** One of each for every test: e2e's RevertIT and FrontierRevertIT, which run an API of their own, post through the static {@link #post(IngestApi, String, String, String...)}. */
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     final List<IngestApi> apis = new ArrayList<>();
     IngestApi api;
 
@@ -162,7 +163,7 @@ final class IngestFixture implements AutoCloseable {
         return post(api, path, body, headers);
     }
 
-    Response post(IngestApi target, String path, String body, String... headers) {
+    static Response post(IngestApi target, String path, String body, String... headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
                 .timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
@@ -224,7 +225,7 @@ final class IngestFixture implements AutoCloseable {
             }
             int status = Integer.parseInt(lines[0].split(" ")[1]);
             JsonNode parsed = responseHeaders.getOrDefault("Content-Type", List.of("")).get(0).startsWith("application/json")
-                    ? json.readTree(responseBody) : null;
+                    ? JSON.readTree(responseBody) : null;
             return new Response(status, responseHeaders, responseBody, parsed);
         } catch (Exception e) {
             throw new IllegalStateException("raw HTTP request failed: " + requestTarget, e);
@@ -242,13 +243,13 @@ final class IngestFixture implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path)).timeout(Duration.ofSeconds(60)).GET().build());
     }
 
-    private Response send(HttpRequest request) {
+    private static Response send(HttpRequest request) {
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
             JsonNode parsed = null;
             String type = response.headers().firstValue("Content-Type").orElse("");
             if (type.startsWith("application/json")) {
-                parsed = json.readTree(response.body());
+                parsed = JSON.readTree(response.body());
             }
             return new Response(response.statusCode(), response.headers().map(), response.body(), parsed);
         } catch (Exception e) {

@@ -43,7 +43,7 @@ class OperationsIT {
         IngestApiConfig config = fixture.config();
         IngestApi closing = fixture.startApi(config.withLinger(Duration.ofSeconds(20), Duration.ofSeconds(60)));
         long before = fixture.endOffset();
-        var response = fixture.http.sendAsync(java.net.http.HttpRequest.newBuilder(
+        var response = IngestFixture.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create("http://127.0.0.1:" + closing.port() + "/v1/events:batch"))
                 .header("Content-Type", "application/json").header("X-Api-Key", IngestFixture.API_KEY)
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString("""

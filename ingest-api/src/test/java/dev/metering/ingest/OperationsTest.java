@@ -60,7 +60,7 @@ class OperationsTest {
     void servesTheOpenApiDocumentForAllThreeEndpoints() throws Exception {
         IngestFixture.Response response = fixture.get(fixture.api, "/openapi.json");
         assertThat(response.status()).isEqualTo(200);
-        JsonNode document = fixture.json.readTree(response.body());
+        JsonNode document = IngestFixture.JSON.readTree(response.body());
         assertThat(document.get("openapi").asText()).startsWith("3.");
         assertThat(document.get("paths").has("/v1beta1/organizations/{orgId}/billing/{billingId}/usages")).isTrue();
         assertThat(document.get("paths").has("/api/v1/billing/meter_usage")).isTrue();
