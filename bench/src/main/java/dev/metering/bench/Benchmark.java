@@ -160,7 +160,7 @@ public final class Benchmark implements Callable<Integer> {
                 + ", ingest API, aggregator, sink); " + settings);
         Run run;
         try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl, serviceOverrides);
-             PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(),
+             PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(), pipeline::sinkCaughtUp,
                      pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password(), progress)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .executor(Executors.newFixedThreadPool(4)).connectTimeout(Duration.ofSeconds(5)).build();
@@ -255,7 +255,7 @@ public final class Benchmark implements Callable<Integer> {
                     Duration.ofSeconds(settings.pipelineWarmupSeconds()), Long.MAX_VALUE),
                     index -> run.requests().request(api, events(workload, index, perRequest)));
         }
-        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        run.watch().awaitCaughtUp(CATCH_UP_TIMEOUT);
     }
 
     /** The reference: what Kafka itself does on this broker with records of our size. */
@@ -301,7 +301,7 @@ public final class Benchmark implements Callable<Integer> {
                 new IngestCase("batch of 1000", Api.BATCH, 1000, false),
                 new IngestCase("batch of 1000, aggregator paused", Api.BATCH, 1000, true));
         for (IngestCase ingest : cases) {
-            run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+            run.watch().awaitCaughtUp(CATCH_UP_TIMEOUT);
             String phase = "HTTP " + ingest.phase();
             progress.phase(phase + ", " + settings.concurrency() + " concurrent clients, " + settings.phaseSeconds() + " s after "
                     + settings.warmupSeconds() + " s warm-up");
@@ -334,7 +334,7 @@ public final class Benchmark implements Callable<Integer> {
      */
     private void measureEndToEnd(Run run, Workload.Traffic traffic) throws InterruptedException {
         Settings settings = run.settings();
-        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        run.watch().awaitCaughtUp(CATCH_UP_TIMEOUT);
         String shape = traffic.name().toLowerCase(Locale.ROOT);
         Workload endToEnd = run.workload("e2e-" + shape, traffic);
         int batch = 1000;
@@ -376,7 +376,7 @@ public final class Benchmark implements Callable<Integer> {
     /** Freshness at a steady rate. */
     private void measureFreshness(Run run) throws InterruptedException {
         Settings settings = run.settings();
-        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        run.watch().awaitCaughtUp(CATCH_UP_TIMEOUT);
         String freshnessPhase = "freshness";
         progress.phase("Freshness: " + settings.freshnessRate() + " events/s in batches of " + settings.freshnessBatch() + " for "
                 + settings.freshnessSeconds() + " s; time from 2xx to the row in usage_hourly");
@@ -415,7 +415,7 @@ public final class Benchmark implements Callable<Integer> {
      * (the most rows). Not compared with anything: they must stay interactive (well under a second).
      */
     private void measureQueries(Run run) throws Exception {
-        run.watch().awaitAggregatorCaughtUp(CATCH_UP_TIMEOUT);
+        run.watch().awaitCaughtUp(CATCH_UP_TIMEOUT);
         // 50 on the full data: the slowest analyst query takes seconds a run
         int runs = run.settings().mode().equals("quick") ? 20 : 50;
         Workload skewed = run.workload("e2e-skewed", Workload.Traffic.SKEWED);

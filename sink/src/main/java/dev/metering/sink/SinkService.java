@@ -141,6 +141,12 @@ public final class SinkService implements AutoCloseable {
         return properties;
     }
 
+    /** Whether the sink has stored everything its partitions held at its last poll ({@link SinkLoop#caughtUp}). */
+    public boolean caughtUp() {
+        SinkLoop current = loop;
+        return current != null && current.caughtUp();
+    }
+
     /** Null when ready, otherwise why not. */
     public String notReadyReason() {
         SinkLoop current = loop;

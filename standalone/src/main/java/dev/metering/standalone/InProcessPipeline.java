@@ -254,6 +254,11 @@ public final class InProcessPipeline implements AutoCloseable {
         }
     }
 
+    /** Whether the sink has stored everything the aggregator committed so far (see {@link SinkService#caughtUp}). */
+    public boolean sinkCaughtUp() {
+        return sink != null && sink.caughtUp();
+    }
+
     public String bootstrapServers() {
         return kafka.bootstrapServers();
     }

@@ -46,7 +46,7 @@ public final class AggregatorDrain {
     }
 
     public Result run(String phase, Workload workload, long events) throws InterruptedException {
-        watch.awaitAggregatorCaughtUp(Duration.ofMinutes(10));
+        watch.awaitCaughtUp(Duration.ofMinutes(10));
         pipeline.stopAggregator();
         long fillStart = System.nanoTime();
         fill(phase, workload, events);

@@ -75,6 +75,10 @@ public final class BenchPipeline implements AutoCloseable {
         pipeline.stopAggregator();
     }
 
+    public boolean sinkCaughtUp() {
+        return pipeline.sinkCaughtUp();
+    }
+
     public String apiUrl() {
         return pipeline.apiUrl();
     }

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
@@ -15,17 +16,19 @@ import org.apache.kafka.common.TopicPartition;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 
-/** How far the pipeline has got: the aggregator's committed input offsets and what PostgreSQL shows. */
+/** How far the pipeline has got: the aggregator's committed input offsets, whether the sink has caught up, and what PostgreSQL shows. */
 public final class PipelineWatch implements AutoCloseable {
     private final Admin admin;
     private final String topic;
     private final String aggregatorGroup;
     private final Jdbi jdbi;
+    private final BooleanSupplier sinkCaughtUp;
     private final Progress progress;
 
-    public PipelineWatch(String bootstrapServers, String topic, String aggregatorGroup, String jdbcUrl, String user, String password,
-                         Progress progress) {
+    public PipelineWatch(String bootstrapServers, String topic, String aggregatorGroup, BooleanSupplier sinkCaughtUp, String jdbcUrl,
+                         String user, String password, Progress progress) {
         this.progress = progress;
+        this.sinkCaughtUp = sinkCaughtUp;
         this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         this.topic = topic;
         this.aggregatorGroup = aggregatorGroup;
@@ -45,6 +48,26 @@ public final class PipelineWatch implements AutoCloseable {
 
     public long committedOffsetSum() {
         return committedOffsets().values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /**
+     * Waits until the aggregator has committed everything in its input topic and the sink has stored every rollup,
+     * so the next phase starts with nothing left over from the last (its own work only, as the naive baseline does).
+     */
+    public void awaitCaughtUp(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        awaitAggregatorCaughtUp(timeout);
+        long lastReport = System.nanoTime();
+        while (!sinkCaughtUp.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the sink had not stored every rollup after " + timeout);
+            }
+            if (System.nanoTime() - lastReport > 1_000_000_000L) {
+                progress.line("waiting for the sink to catch up");
+                lastReport = System.nanoTime();
+            }
+            Thread.sleep(100);
+        }
     }
 
     /** Waits until the aggregator has committed everything in its input topic. */

@@ -49,6 +49,8 @@ public final class SinkLoop implements Runnable {
     private volatile boolean stopping;
     private volatile boolean running;
     private volatile Throwable failure;
+    /** The last poll found nothing left to read, and every batch before it is stored. */
+    private volatile boolean caughtUp;
 
     /** A batch polled but not yet stored (PostgreSQL failed); all partitions are paused meanwhile. */
     private Batch pending;
@@ -114,7 +116,8 @@ public final class SinkLoop implements Runnable {
         }
         if (pending == null) {
             ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
-            reportLag();
+            long lag = reportLag();
+            caughtUp = records.isEmpty() && lag == 0;
             if (records.isEmpty()) {
                 checkDatabaseWhenIdle();
                 return;
@@ -205,12 +208,13 @@ public final class SinkLoop implements Runnable {
         reportLag();
     }
 
-    private void reportLag() {
+    private long reportLag() {
         long lag = 0;
         for (TopicPartition partition : consumer.assignment()) {
             lag += consumer.currentLag(partition).orElse(0);
         }
         metrics.consumerLag(lag);
+        return lag;
     }
 
     /** Asks the loop to stop after the batch it is writing; a batch waiting for PostgreSQL is abandoned (it is re-read on restart). */
@@ -240,6 +244,14 @@ public final class SinkLoop implements Runnable {
 
     public Throwable failure() {
         return failure;
+    }
+
+    /**
+     * Whether the sink has stored everything committed to its partitions so far: its last poll found nothing left to
+     * read (no lag) and nothing waits to be written. For tools that wait for the pipeline to drain (the benchmark).
+     */
+    public boolean caughtUp() {
+        return caughtUp && running;
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {

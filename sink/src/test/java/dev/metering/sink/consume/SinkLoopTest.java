@@ -83,6 +83,28 @@ class SinkLoopTest {
     }
 
     @Test
+    void caughtUpOnlyOnceAPollFindsNothingLeftAndEveryBatchIsStored() {
+        consumer.rebalance(List.of(P0));
+        produce(P0, 3);
+        database.failNextWrites(1);
+
+        loop.step(); // polled, the write fails: the batch waits
+        assertThat(loop.caughtUp()).isFalse();
+        loop.step(); // written
+        assertThat(database.committedRecords()).isEqualTo(3);
+        assertThat(loop.caughtUp()).isFalse(); // not known until a poll finds nothing more
+        loop.step();
+        assertThat(loop.caughtUp()).isTrue();
+
+        produce(P0, 1);
+        loop.step();
+        assertThat(database.committedRecords()).isEqualTo(4);
+        assertThat(loop.caughtUp()).isFalse();
+        loop.step();
+        assertThat(loop.caughtUp()).isTrue();
+    }
+
+    @Test
     void anOutageKeepsTheBatchPausesEveryPartitionAndRetriesUntilWrittenWithNothingSkipped() {
         consumer.rebalance(List.of(P0, P1));
         produce(P0, 3);
