@@ -26,7 +26,9 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -59,7 +61,9 @@ import org.slf4j.LoggerFactory;
  * {@code unemitted-rollups} store; a wall-clock punctuator sends each marked hour's full rollup once per
  * {@code AGGREGATOR_EMIT_INTERVAL} and unmarks it, in the same transaction. A crash after a commit leaves the marks
  * in the changelog, so the next owner of the task sends them: no update is lost, and what is sent is always the
- * complete current state of the hour, so coalescing changes no figure.
+ * complete current state of the hour, so coalescing changes no figure. The marked hours and their current state are
+ * also held in memory ({@link #changed}), rebuilt from the stores in {@link #init} (which runs after every restore),
+ * so marking and emitting never search or copy the store's sorted map, nor read back what was just written.
  */
 final class UsageEventProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEventProcessor.class);
@@ -77,6 +81,11 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
     private KeyValueStore<String, byte[]> unemitted;
+    /** The hours marked in {@code unemitted} (by mark) with their current state: what the next emit sends. */
+    private final Map<String, ChangedHour> changed = new LinkedHashMap<>();
+
+    private record ChangedHour(StoreKeys.Unemitted hour, RollupState state) {
+    }
 
     UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
         this.config = config;
@@ -92,6 +101,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         this.acceptedIds = new AcceptedIds(context.getStateStore(AggregatorTopology.DEDUPE_STORE), config.dedupeWindow());
         this.rollupStore = context.getStateStore(AggregatorTopology.ROLLUP_STORE);
         this.unemitted = context.getStateStore(AggregatorTopology.UNEMITTED_STORE);
+        loadChangedHours();
         context.schedule(config.emitInterval(), PunctuationType.WALL_CLOCK_TIME, wallClock -> emitChangedRollups());
         context.schedule(PURGE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, wallClock -> {
             long streamTime = context.currentStreamTimeMs();
@@ -148,17 +158,17 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
         long hourStart = RollupWindow.hourStart(event.getEventTime().toEpochMilli());
         String series = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
-        byte[] stored = rollupStore.fetch(series, hourStart);
+        String mark = StoreKeys.unemitted(series, hourStart);
         RollupState state;
         try {
-            state = Rollups.add(stored == null ? null : RollupState.decode(stored), event);
+            state = Rollups.add(currentState(mark, series, hourStart), event);
         } catch (IllegalArgumentException e) {
             // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
         rollupStore.put(series, state.encode(), hourStart);
-        markUnemitted(series, hourStart);
+        markUnemitted(mark, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
@@ -226,7 +236,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
                 rollupStore.put(series, state.encode(), delta.hourStart());
-                markUnemitted(series, delta.hourStart());
+                markUnemitted(StoreKeys.unemitted(series, delta.hourStart()), state);
                 BigDecimal reverted = delta.reverted().add(amount);
                 acceptedIds.update(target, delta.withReverted(reverted).encode());
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
@@ -252,10 +262,44 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         return value.stripTrailingZeros().toPlainString();
     }
 
-    private void markUnemitted(String series, long hourStart) {
-        String mark = StoreKeys.unemitted(series, hourStart);
-        if (unemitted.get(mark) == null) {
+    /** The hour's state: the one in memory when the hour changed since the last emit (the same as stored), else the store's; null when new. */
+    private RollupState currentState(String mark, String series, long hourStart) {
+        ChangedHour pending = changed.get(mark);
+        if (pending != null) {
+            return pending.state();
+        }
+        byte[] stored = rollupStore.fetch(series, hourStart);
+        return stored == null ? null : RollupState.decode(stored);
+    }
+
+    private void markUnemitted(String mark, RollupState state) {
+        ChangedHour before = changed.get(mark);
+        if (before == null) {
             unemitted.put(mark, MARK);
+            changed.put(mark, new ChangedHour(StoreKeys.parseUnemitted(mark), state));
+        } else {
+            changed.put(mark, new ChangedHour(before.hour(), state));
+        }
+    }
+
+    /**
+     * The marked hours of the store (after a restore: those a crashed owner had not sent yet) with their state. A mark
+     * whose hour has left the rollup store's retention is dropped: nothing can change that hour any more.
+     */
+    private void loadChangedHours() {
+        changed.clear(); // init runs again on the same instance when a task is revived
+        List<String> marks = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> iterator = unemitted.all()) {
+            iterator.forEachRemaining(entry -> marks.add(entry.key));
+        }
+        for (String mark : marks) {
+            StoreKeys.Unemitted hour = StoreKeys.parseUnemitted(mark);
+            byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
+            if (stored == null) {
+                unemitted.delete(mark);
+            } else {
+                changed.put(mark, new ChangedHour(hour, RollupState.decode(stored)));
+            }
         }
     }
 
@@ -274,27 +318,21 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
     /** Sends the current rollup of every hour changed since the last emit, and forgets the marks, in this transaction. */
     private void emitChangedRollups() {
-        List<String> marks = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = unemitted.all()) {
-            iterator.forEachRemaining(entry -> marks.add(entry.key));
-        }
-        if (marks.isEmpty()) {
+        if (changed.isEmpty()) {
             return;
         }
         Instant updatedAt = clock.instant();
         long timestamp = Math.max(0, context.currentStreamTimeMs());
-        for (String mark : marks) {
-            StoreKeys.Unemitted hour = StoreKeys.parseUnemitted(mark);
-            byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
-            if (stored != null) { // null only once the hour left the store's retention: nothing can change it any more
-                RollupWindow window = RollupWindow.startingAt(hour.hourStart());
-                Rollup rollup = RollupState.decode(stored).toRollup(hour.tenant(), hour.billingAccountId(), hour.featureCode(), window, updatedAt);
-                RollupKey key = new RollupKey(hour.tenant(), hour.billingAccountId(), hour.featureCode(), RollupWindow.SIZE, window.start());
-                context.forward(new Record<Object, Object>(key, rollup, timestamp, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
-            }
-            unemitted.delete(mark);
+        for (Map.Entry<String, ChangedHour> entry : changed.entrySet()) {
+            StoreKeys.Unemitted hour = entry.getValue().hour();
+            RollupWindow window = RollupWindow.startingAt(hour.hourStart());
+            Rollup rollup = entry.getValue().state().toRollup(hour.tenant(), hour.billingAccountId(), hour.featureCode(), window, updatedAt);
+            RollupKey key = new RollupKey(hour.tenant(), hour.billingAccountId(), hour.featureCode(), RollupWindow.SIZE, window.start());
+            context.forward(new Record<Object, Object>(key, rollup, timestamp, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
+            unemitted.delete(entry.getKey());
         }
-        metrics.emitted(marks.size());
+        metrics.emitted(changed.size());
+        changed.clear();
     }
 
     private void deadLetter(Record<byte[], byte[]> record, Rejection rejection) {
