@@ -32,10 +32,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * it ({@link BatchEventsEndpoint#validate}) and serialize every event with the project's {@link AvroSerializer}. Measured
  * in thread CPU time, so another process on the machine barely moves it. Opt-in (it takes ~20 s and wants C2):
  * <pre>
- * mvn -B -o -q -pl ingest-api test -Dingest.probe=true -Dtest=BatchCostProbe -Dsurefire.failIfNoSpecifiedTests=false -DargLine=-XX:+UseSerialGC
+ * mvn -B -o -q -pl ingest-api -am test -Dingest.probe=true -Dtest=BatchCostProbe -Dsurefire.failIfNoSpecifiedTests=false -DargLine=-XX:+UseSerialGC
  * </pre>
- * The report goes to {@code ingest-api/target/surefire-reports/dev.metering.ingest.batch.BatchCostProbe-output.txt}
- * (and standard output when run as {@link #main}).
+ * ({@code -am}: schemas and ops from this tree, not an older install in ~/.m2). The report goes to
+ * {@code ingest-api/target/surefire-reports/dev.metering.ingest.batch.BatchCostProbe-output.txt} (and standard output when
+ * run as {@link #main}).
  */
 @EnabledIfSystemProperty(named = "ingest.probe", matches = "true")
 class BatchCostProbe {
