@@ -19,9 +19,6 @@ public final class Quantities {
      */
     public static final int SUM_PRECISION = 50;
     public static final int MAX_SUM_INTEGER_DIGITS = SUM_PRECISION - SCALE;
-    /** A decimal as text: ASCII digits, optional minus, fraction and exponent (JSON's number grammar, leading zeros allowed). */
-    private static final java.util.regex.Pattern DECIMAL_TEXT = java.util.regex.Pattern.compile("-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
-
     private Quantities() {
     }
 
@@ -31,6 +28,11 @@ public final class Quantities {
      * @throws IllegalArgumentException naming the limit the value breaks
      */
     public static BigDecimal exact(BigDecimal value) {
+        // Fits as it is (the common case, and every value exact() returned): stripping trailing zeros lowers the scale
+        // but keeps precision - scale, so the checks below would pass; skip the costly strip.
+        if (value.scale() <= SCALE && value.precision() - value.scale() <= MAX_INTEGER_DIGITS) {
+            return value.setScale(SCALE, RoundingMode.UNNECESSARY);
+        }
         BigDecimal stripped = value.stripTrailingZeros();
         if (stripped.scale() > SCALE) {
             throw new IllegalArgumentException("has more than " + SCALE + " digits after the decimal point");
@@ -68,7 +70,7 @@ public final class Quantities {
         if (text.length() > 100) {
             throw new IllegalArgumentException("is not a decimal number of at most " + PRECISION + " digits");
         }
-        if (!DECIMAL_TEXT.matcher(text).matches()) {
+        if (!isDecimalText(text)) {
             throw new IllegalArgumentException("is not a decimal number (ASCII digits, like 12 or 12.5): '" + abbreviate(text) + "'");
         }
         String trimmed = text;
@@ -83,6 +85,48 @@ public final class Quantities {
             throw new IllegalArgumentException("has more than " + MAX_INTEGER_DIGITS + " digits before the decimal point");
         }
         return exact(parsed);
+    }
+
+    /**
+     * Whether the text is a decimal as JSON writes numbers, leading zeros allowed: {@code -?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?}
+     * (a loop rather than that regular expression: this runs for every quantity sent as a string).
+     */
+    static boolean isDecimalText(String text) {
+        int length = text.length();
+        int i = text.startsWith("-") ? 1 : 0;
+        int end = skipDigits(text, i);
+        if (end == i) {
+            return false;
+        }
+        i = end;
+        if (i < length && text.charAt(i) == '.') {
+            end = skipDigits(text, i + 1);
+            if (end == i + 1) {
+                return false;
+            }
+            i = end;
+        }
+        if (i < length && (text.charAt(i) == 'e' || text.charAt(i) == 'E')) {
+            i++;
+            if (i < length && (text.charAt(i) == '+' || text.charAt(i) == '-')) {
+                i++;
+            }
+            end = skipDigits(text, i);
+            if (end == i) {
+                return false;
+            }
+            i = end;
+        }
+        return i == length;
+    }
+
+    /** The index of the first character at or after {@code from} that is no ASCII digit. */
+    private static int skipDigits(String text, int from) {
+        int i = from;
+        while (i < text.length() && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+            i++;
+        }
+        return i;
     }
 
     private static String abbreviate(String text) {

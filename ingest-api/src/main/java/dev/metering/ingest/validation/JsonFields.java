@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -20,11 +20,18 @@ import java.util.function.Consumer;
  */
 public final class JsonFields {
     private final String path;
-    private final Map<String, JsonNode> values = new LinkedHashMap<>();
-    private final Map<String, String> namesAsWritten = new LinkedHashMap<>();
+    /** The object as read; only known fields are ever looked up in it. */
+    private final ObjectNode object;
+    /**
+     * Field → the member name it was written as, when camelCase aliases are read; null when they are not, and every
+     * field is written under its own name (no copy of the object is made: this runs for every event of a batch).
+     */
+    private final Map<String, String> namesAsWritten;
 
-    private JsonFields(String path) {
+    private JsonFields(String path, ObjectNode object, boolean camelCaseAliases) {
         this.path = path;
+        this.object = object;
+        this.namesAsWritten = camelCaseAliases ? new HashMap<>() : null;
     }
 
     public static JsonFields read(JsonNode node, String path, Set<String> knownFields, boolean camelCaseAliases) {
@@ -43,11 +50,10 @@ public final class JsonFields {
         if (node == null || !node.isObject()) {
             throw new InvalidFieldException(path.isEmpty() ? "body" : path, "must be a JSON object, got " + describe(node));
         }
-        JsonFields fields = new JsonFields(path);
-        Iterator<Map.Entry<String, JsonNode>> members = ((ObjectNode) node).fields();
+        JsonFields fields = new JsonFields(path, (ObjectNode) node, camelCaseAliases);
+        Iterator<String> members = node.fieldNames();
         while (members.hasNext()) {
-            Map.Entry<String, JsonNode> member = members.next();
-            String written = member.getKey();
+            String written = members.next();
             String canonical = knownFields.contains(written) ? written
                     : camelCaseAliases && knownFields.contains(snakeCase(written)) ? snakeCase(written) : null;
             if (canonical == null && ignored != null) {
@@ -57,12 +63,10 @@ public final class JsonFields {
             if (canonical == null) {
                 throw new InvalidFieldException(fields.rawPath(written), "is not a known field (known: " + String.join(", ", knownFields) + ")");
             }
-            String earlier = fields.namesAsWritten.putIfAbsent(canonical, written);
+            // Without aliases a field has one name, and a JSON object holds a name once.
+            String earlier = camelCaseAliases ? fields.namesAsWritten.putIfAbsent(canonical, written) : null;
             if (earlier != null) {
                 throw new InvalidFieldException(fields.rawPath(written), "repeats field " + fields.rawPath(earlier));
-            }
-            if (!member.getValue().isNull()) {
-                fields.values.put(canonical, member.getValue());
             }
         }
         return fields;
@@ -70,24 +74,37 @@ public final class JsonFields {
 
     /** The path of a field, for messages: {@code usages[0].amount}. */
     public String path(String field) {
-        return rawPath(namesAsWritten.getOrDefault(field, field));
+        return rawPath(writtenName(field));
+    }
+
+    private String writtenName(String field) {
+        return namesAsWritten == null ? field : namesAsWritten.getOrDefault(field, field);
     }
 
     private String rawPath(String written) {
         return path.isEmpty() ? written : path + "." + written;
     }
 
+    /** The value of a known field, or null when it is absent or JSON null. */
+    private JsonNode value(String field) {
+        if (namesAsWritten != null && !namesAsWritten.containsKey(field)) {
+            return null; // not written under any name (a member that is no known field is never looked up)
+        }
+        JsonNode value = object.get(writtenName(field));
+        return value == null || value.isNull() ? null : value;
+    }
+
     public boolean has(String field) {
-        return values.containsKey(field);
+        return value(field) != null;
     }
 
     public JsonNode node(String field) {
-        return values.get(field);
+        return value(field);
     }
 
     /** A string value exactly as sent, or null when absent or null (the shared rules judge it). */
     public String string(String field) {
-        JsonNode value = values.get(field);
+        JsonNode value = value(field);
         if (value == null) {
             return null;
         }
@@ -99,7 +116,7 @@ public final class JsonFields {
 
     /** A string value, or null when absent or null; an empty string counts as absent. */
     public String optionalString(String field, int maxLength) {
-        JsonNode value = values.get(field);
+        JsonNode value = value(field);
         if (value == null) {
             return null;
         }
@@ -117,13 +134,13 @@ public final class JsonFields {
     public String requiredString(String field, int maxLength) {
         String text = optionalString(field, maxLength);
         if (text == null || text.isBlank()) {
-            throw new InvalidFieldException(path(field), values.containsKey(field) ? "must not be empty" : "is required");
+            throw new InvalidFieldException(path(field), has(field) ? "must not be empty" : "is required");
         }
         return text;
     }
 
     public ArrayNode requiredArray(String field) {
-        JsonNode value = values.get(field);
+        JsonNode value = value(field);
         if (value == null) {
             throw new InvalidFieldException(path(field), "is required");
         }

@@ -15,6 +15,7 @@ public final class InvalidFieldException extends ApiException {
     }
 
     private final String field;
+    private final String problem;
     private final Reason reason;
 
     public InvalidFieldException(String field, String problem) {
@@ -24,7 +25,13 @@ public final class InvalidFieldException extends ApiException {
     public InvalidFieldException(String field, String problem, Reason reason) {
         super(kindOf(reason), field.isEmpty() ? problem : field + " " + problem);
         this.field = field;
+        this.problem = problem;
         this.reason = reason;
+    }
+
+    /** The same refusal, reported under another name for the field (e.g. its path in the request). */
+    public InvalidFieldException renamed(String fieldName) {
+        return new InvalidFieldException(fieldName, problem, reason);
     }
 
     /** A violation of the shared event rules, reported under the request's own name for the field. */

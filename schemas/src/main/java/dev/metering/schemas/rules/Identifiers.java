@@ -31,10 +31,30 @@ public final class Identifiers {
         if (value == null) {
             throw new RuleViolation(field, RuleViolation.Kind.MISSING, "is required");
         }
+        if (isPrintableAscii(value, MAX_LENGTH) && value.charAt(0) != ' ' && value.charAt(value.length() - 1) != ' ') {
+            return value; // valid and normal by the rules below (the usual identifier; one loop on every event's path)
+        }
         requireValidUnicode(field, value, true);
         // ASCII text is always in NFC (most identifiers are ASCII, and this is on every event's path).
         String normal = isAscii(value) ? value : Normalizer.normalize(value, Normalizer.Form.NFC);
         return checkShape(field, normal);
+    }
+
+    /**
+     * Whether the value is 1 to {@code maxLength} characters of printable ASCII (space to tilde): no control character,
+     * surrogate or NUL, already in NFC, and white space only as ' ' (callers check the ends).
+     */
+    private static boolean isPrintableAscii(String value, int maxLength) {
+        if (value.isEmpty() || value.length() > maxLength) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < ' ' || c > '~') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isAscii(String value) {
@@ -76,6 +96,9 @@ public final class Identifiers {
     public static String text(String field, String value, int maxLength) {
         if (value == null) {
             return null;
+        }
+        if (isPrintableAscii(value, maxLength)) {
+            return value; // valid by the rules below, in one loop
         }
         requireValidUnicode(field, value, false);
         if (value.codePointCount(0, value.length()) > maxLength) {
