@@ -76,7 +76,7 @@ public final class AggregatorTopology {
                 // No cache: measured, its sorted map cost a fifth of the stream thread on uniform keys and coalesced nothing
                 // there; the emits are coalesced by unemitted-rollups instead.
                 .withCachingDisabled(), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(UNEMITTED_STORE), Serdes.String(), Serdes.ByteArray())
+        topology.addStateStore(Stores.keyValueStoreBuilder(HashMapKeyValueStore.supplier(UNEMITTED_STORE), Serdes.String(), Serdes.ByteArray())
                 .withCachingDisabled(), PROCESSOR);
         topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);
