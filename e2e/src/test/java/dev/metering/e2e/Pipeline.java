@@ -43,7 +43,8 @@ final class Pipeline implements AutoCloseable {
         common.put("METERING_TOPIC_PARTITIONS", "3");
         common.put("METERING_TOPIC_REPLICATION", "1");
 
-        apiPort = FreePorts.pick();
+        int[] ports = FreePorts.pick(3);
+        apiPort = ports[0];
         Map<String, String> ingestEnv = new HashMap<>(common);
         ingestEnv.put("INGEST_HTTP_PORT", String.valueOf(apiPort));
         ingestEnv.put("INGEST_API_KEYS", "e2e:" + API_KEY); // unbound: each event may name its org
@@ -58,7 +59,7 @@ final class Pipeline implements AutoCloseable {
         ingest = new ServiceProcess("ingest-api", "dev.metering.ingest.IngestApi", ingestEnv, apiPort, workDir);
 
         Map<String, String> aggregatorEnv = new HashMap<>(common);
-        int aggregatorPort = FreePorts.pick();
+        int aggregatorPort = ports[1];
         aggregatorEnv.put("AGGREGATOR_HTTP_PORT", String.valueOf(aggregatorPort));
         aggregatorEnv.put("AGGREGATOR_STATE_DIR", workDir.resolve("streams").toString());
         // The kill tests restart a SIGKILLed instance: the broker's shortest session, not Kafka's 45 s, before it takes over.
@@ -66,7 +67,7 @@ final class Pipeline implements AutoCloseable {
         aggregator = new ServiceProcess("aggregator", "dev.metering.aggregator.AggregatorService", aggregatorEnv, aggregatorPort, workDir);
 
         Map<String, String> sinkEnv = new HashMap<>(common);
-        int sinkPort = FreePorts.pick();
+        int sinkPort = ports[2];
         sinkEnv.put("SINK_HTTP_PORT", String.valueOf(sinkPort));
         sinkEnv.put("DATABASE_URL", postgres.jdbcUrl());
         sinkEnv.put("DATABASE_USER", postgres.username());

@@ -47,8 +47,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     private EmbeddedKafka(Path dataDir, boolean deleteOnClose, int port, Map<String, String> overrides) {
         this.dataDir = dataDir;
         this.deleteOnClose = deleteOnClose;
-        this.port = port == 0 ? FreePorts.pick() : port;
-        this.controllerPort = FreePorts.pick();
+        if (port == 0) {
+            int[] free = FreePorts.pick(2);
+            this.port = free[0];
+            this.controllerPort = free[1];
+        } else {
+            this.port = port;
+            this.controllerPort = FreePorts.pickOtherThan(port);
+        }
         this.overrides = Map.copyOf(overrides);
     }
 
