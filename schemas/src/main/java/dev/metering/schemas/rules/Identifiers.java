@@ -32,7 +32,15 @@ public final class Identifiers {
             throw new RuleViolation(field, RuleViolation.Kind.MISSING, "is required");
         }
         if (isPrintableAscii(value, MAX_LENGTH) && value.charAt(0) != ' ' && value.charAt(value.length() - 1) != ' ') {
-            return value; // valid and normal by the rules below (the usual identifier; one loop on every event's path)
+            return value; // valid and normal by the full rules (the usual identifier; one loop on every event's path)
+        }
+        return normalizeByTheFullRules(field, value);
+    }
+
+    /** {@link #normalize} without its printable-ASCII shortcut, which must always agree with it (a property test). */
+    static String normalizeByTheFullRules(String field, String value) {
+        if (value == null) {
+            throw new RuleViolation(field, RuleViolation.Kind.MISSING, "is required");
         }
         requireValidUnicode(field, value, true);
         // ASCII text is always in NFC (most identifiers are ASCII, and this is on every event's path).
@@ -98,7 +106,15 @@ public final class Identifiers {
             return null;
         }
         if (isPrintableAscii(value, maxLength)) {
-            return value; // valid by the rules below, in one loop
+            return value; // valid by the full rules, in one loop
+        }
+        return textByTheFullRules(field, value, maxLength);
+    }
+
+    /** {@link #text} without its printable-ASCII shortcut, which must always agree with it (a property test). */
+    static String textByTheFullRules(String field, String value, int maxLength) {
+        if (value == null) {
+            return null;
         }
         requireValidUnicode(field, value, false);
         if (value.codePointCount(0, value.length()) > maxLength) {
