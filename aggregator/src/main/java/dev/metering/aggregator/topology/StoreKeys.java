@@ -26,7 +26,17 @@ final class StoreKeys {
         return hourStart + ":" + series;
     }
 
+    /** An hour of a series, with the parts of its series' key. */
     record Unemitted(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
+        /** Its key in the unemitted store ({@link #unemitted}). */
+        String mark() {
+            return unemitted(series, hourStart);
+        }
+    }
+
+    /** The hour of a series, built from its parts (what {@link #parseUnemitted} gives back from a mark). */
+    static Unemitted hour(String tenant, String billingAccountId, String featureCode, long hourStart) {
+        return new Unemitted(hourStart, rollup(tenant, billingAccountId, featureCode), tenant, billingAccountId, featureCode);
     }
 
     static Unemitted parseUnemitted(String mark) {

@@ -157,18 +157,18 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         }
 
         long hourStart = RollupWindow.hourStart(event.getEventTime().toEpochMilli());
-        String series = StoreKeys.rollup(tenant, event.getBillingAccountId(), event.getFeatureCode());
-        String mark = StoreKeys.unemitted(series, hourStart);
+        StoreKeys.Unemitted hour = StoreKeys.hour(tenant, event.getBillingAccountId(), event.getFeatureCode(), hourStart);
+        String mark = hour.mark();
         RollupState state;
         try {
-            state = Rollups.add(currentState(mark, series, hourStart), event);
+            state = Rollups.add(currentState(mark, hour), event);
         } catch (IllegalArgumentException e) {
             // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        rollupStore.put(series, state.encode(), hourStart);
-        markUnemitted(mark, state);
+        rollupStore.put(hour.series(), state.encode(), hourStart);
+        markUnemitted(mark, hour, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
@@ -225,8 +225,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         } else {
             AcceptedEvent.Delta delta = (AcceptedEvent.Delta) targetEvent;
             Instant closes = rules.windowClosesAt(Instant.ofEpochMilli(delta.hourStart()));
-            String series = StoreKeys.rollup(tenant, account, delta.featureCode());
-            byte[] stored = rollupStore.fetch(series, delta.hourStart());
+            StoreKeys.Unemitted hour = StoreKeys.hour(tenant, account, delta.featureCode(), delta.hourStart());
+            byte[] stored = rollupStore.fetch(hour.series(), delta.hourStart());
             if (!closes.isAfter(Instant.ofEpochMilli(now)) || stored == null) {
                 verdict = new AcceptedEvent.Revert(Reason.REVERT_LATE, usage + " is in the hour " + Instant.ofEpochMilli(delta.hourStart())
                         + " which closed at " + closes + " (grace " + rules.gracePeriod() + "); stream time is " + Instant.ofEpochMilli(now));
@@ -235,8 +235,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                         + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
-                rollupStore.put(series, state.encode(), delta.hourStart());
-                markUnemitted(StoreKeys.unemitted(series, delta.hourStart()), state);
+                rollupStore.put(hour.series(), state.encode(), delta.hourStart());
+                markUnemitted(hour.mark(), hour, state);
                 BigDecimal reverted = delta.reverted().add(amount);
                 acceptedIds.update(target, delta.withReverted(reverted).encode());
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
@@ -263,22 +263,19 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** The hour's state: the one in memory when the hour changed since the last emit (the same as stored), else the store's; null when new. */
-    private RollupState currentState(String mark, String series, long hourStart) {
+    private RollupState currentState(String mark, StoreKeys.Unemitted hour) {
         ChangedHour pending = changed.get(mark);
         if (pending != null) {
             return pending.state();
         }
-        byte[] stored = rollupStore.fetch(series, hourStart);
+        byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
         return stored == null ? null : RollupState.decode(stored);
     }
 
-    private void markUnemitted(String mark, RollupState state) {
-        ChangedHour before = changed.get(mark);
-        if (before == null) {
+    /** Holds the hour's new state for the next emit; the first change since the last emit also marks it in the store. */
+    private void markUnemitted(String mark, StoreKeys.Unemitted hour, RollupState state) {
+        if (changed.put(mark, new ChangedHour(hour, state)) == null) {
             unemitted.put(mark, MARK);
-            changed.put(mark, new ChangedHour(StoreKeys.parseUnemitted(mark), state));
-        } else {
-            changed.put(mark, new ChangedHour(before.hour(), state));
         }
     }
 
