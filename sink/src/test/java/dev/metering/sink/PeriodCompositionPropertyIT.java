@@ -29,15 +29,18 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Days and months are composed from hours in PostgreSQL (the usage_daily and usage_monthly views) by the rule of
- * DESIGN.md: the latest hour of the period holding an ABSOLUTE bills its billable quantity, every later hour adds its
- * own; without an ABSOLUTE the period bills the sum. Random hours across a month boundary, written through the sink's
- * store, against that rule written out in Java, and months against their days composed once more.
+ * Days and months are composed from hours in PostgreSQL (the usage_daily and usage_monthly tables, kept by triggers on
+ * usage_rollups) by the rule of DESIGN.md: the latest hour of the period holding an ABSOLUTE bills its billable
+ * quantity, every later hour adds its own; without an ABSOLUTE the period bills the sum. Random hours across a month
+ * boundary, written through the sink's store in several transactions, each hour first as an earlier version that a
+ * later one replaces (as the aggregator re-emits an hour), against that rule written out in Java, and months against
+ * their days composed once more. Deleting hours (an operator's repair) recomposes their days and months.
  */
 class PeriodCompositionPropertyIT {
     private static final Instant FIRST_HOUR = Instant.parse("2026-01-30T00:00:00Z");
@@ -77,10 +80,25 @@ class PeriodCompositionPropertyIT {
     }
 
     @Property(tries = 40)
-    void daysAndMonthsBillWhatTheirHoursGiveByTheRule(@ForAll("hourSets") List<Hour> hours) throws SQLException {
+    void daysAndMonthsBillWhatTheirHoursGiveByTheRule(@ForAll("hourSets") List<Hour> hours, @ForAll @IntRange(min = 1, max = 4) int transactions,
+                                                      @ForAll boolean earlierVersionsFirst, @ForAll @IntRange(min = 0, max = 3) int hoursDeleted)
+            throws SQLException {
         String account = "compose-" + ACCOUNTS.incrementAndGet();
-        write(account, hours);
+        write(account, hours, transactions, earlierVersionsFirst);
+        assertPeriodsComposeFrom(hours, account);
 
+        List<Hour> kept = new ArrayList<>(hours);
+        List<Instant> deleted = new ArrayList<>();
+        for (int i = 0; i < hoursDeleted && kept.size() > 1; i++) {
+            deleted.add(kept.remove(kept.size() / 2).start());
+        }
+        if (!deleted.isEmpty()) {
+            delete(account, deleted);
+            assertPeriodsComposeFrom(kept, account);
+        }
+    }
+
+    private static void assertPeriodsComposeFrom(List<Hour> hours, String account) throws SQLException {
         Map<Instant, Period> expectedDays = compose(hours, start -> start.truncatedTo(ChronoUnit.DAYS));
         Map<Instant, Period> expectedMonths = compose(hours, start -> start.atZone(ZoneOffset.UTC).withDayOfMonth(1).truncatedTo(ChronoUnit.DAYS).toInstant());
 
@@ -136,21 +154,54 @@ class PeriodCompositionPropertyIT {
         return result;
     }
 
-    private static void write(String account, List<Hour> hours) {
+    /**
+     * Writes the hours through the sink's store in {@code transactions} transactions of consecutive records. Every hour
+     * is also written as an earlier version (one event, its ABSOLUTE flag flipped, another amount), which its final
+     * version replaces: before it in the record order, or after it (a stale replay the sink ignores).
+     */
+    private static void write(String account, List<Hour> hours, int transactions, boolean earlierVersionsFirst) {
+        List<RollupRow> finals = hours.stream().map(hour -> row(account, hour)).toList();
+        List<RollupRow> earlier = hours.stream()
+                .map(hour -> row(account, new Hour(hour.index(), BigDecimal.ONE, BigDecimal.valueOf(hour.index() + 1), !hour.hasAbsolute(), 1,
+                        BigDecimal.ONE, BigDecimal.valueOf(hour.index() + 1).max(BigDecimal.ONE), BigDecimal.ZERO)))
+                .toList();
+        List<RollupRow> records = new ArrayList<>(earlierVersionsFirst ? earlier : finals);
+        records.addAll(earlierVersionsFirst ? finals : earlier);
+
         TopicPartition partition = new TopicPartition("compose-" + account, 0);
-        Batch.Builder batch = new Batch.Builder();
-        long offset = 0;
-        for (Hour hour : hours) {
-            Instant start = hour.start();
-            Instant eventTime = start.plusSeconds(1800);
-            batch.add(partition, offset++, new RollupRow("default", account, "feature", "HOUR", start, start.plus(Duration.ofHours(1)),
-                    hour.events(), hour.deltaSum(), hour.billable(), hour.max(), hour.hasAbsolute() ? "ABSOLUTE" : "DELTA", eventTime,
-                    "e-" + hour.index(), hour.hasAbsolute() ? eventTime : null, hour.hasAbsolute() ? "e-" + hour.index() : null,
-                    hour.min(), hour.max(), start, eventTime, eventTime, hour.reverted(), hour.reverted().signum() > 0 ? 1 : 0));
+        Long expected = null;
+        int perTransaction = Math.max(1, (records.size() + transactions - 1) / transactions);
+        for (int from = 0; from < records.size(); from += perTransaction) {
+            Batch.Builder batch = new Batch.Builder();
+            for (int offset = from; offset < Math.min(records.size(), from + perTransaction); offset++) {
+                batch.add(partition, offset, records.get(offset));
+            }
+            Map<TopicPartition, Long> expectedOffsets = new HashMap<>();
+            expectedOffsets.put(partition, expected);
+            Batch built = batch.build();
+            store.write(built, expectedOffsets);
+            expected = built.nextOffsets().get(partition);
         }
-        Map<TopicPartition, Long> expectedOffsets = new HashMap<>();
-        expectedOffsets.put(partition, null);
-        store.write(batch.build(), expectedOffsets);
+    }
+
+    private static RollupRow row(String account, Hour hour) {
+        Instant start = hour.start();
+        Instant eventTime = start.plusSeconds(1800);
+        return new RollupRow("default", account, "feature", "HOUR", start, start.plus(Duration.ofHours(1)),
+                hour.events(), hour.deltaSum(), hour.billable(), hour.max(), hour.hasAbsolute() ? "ABSOLUTE" : "DELTA", eventTime,
+                "e-" + hour.index(), hour.hasAbsolute() ? eventTime : null, hour.hasAbsolute() ? "e-" + hour.index() : null,
+                hour.min(), hour.max(), start, eventTime, eventTime, hour.reverted(), hour.reverted().signum() > 0 ? 1 : 0);
+    }
+
+    /** Deletes hours as an operator's repair would, in one statement. */
+    private static void delete(String account, List<Instant> starts) throws SQLException {
+        try (Connection connection = database.dataSource().getConnection();
+             PreparedStatement statement = connection.prepareStatement(
+                     "DELETE FROM usage_rollups WHERE org_id = 'default' AND billing_account_id = ? AND window_start = ANY (?)")) {
+            statement.setString(1, account);
+            statement.setArray(2, connection.createArrayOf("timestamptz", starts.stream().map(s -> java.sql.Timestamp.from(s)).toArray()));
+            statement.executeUpdate();
+        }
     }
 
     private static Map<Instant, Period> stored(String view, String startColumn, String account) throws SQLException {
@@ -181,7 +232,7 @@ class PeriodCompositionPropertyIT {
         Arbitrary<BigDecimal> amounts = Combinators.combine(Arbitraries.longs().between(0, 10_000_000L), Arbitraries.integers().between(0, 6))
                 .as((unscaled, scale) -> BigDecimal.valueOf(unscaled, scale).setScale(12));
         Arbitrary<Hour> hours = Combinators.combine(Arbitraries.integers().between(0, HOURS - 1), amounts, amounts, Arbitraries.of(true, false, false),
-                Arbitraries.longs().between(1, 50), amounts).as((index, deltaSum, absoluteValue, hasAbsolute, events, reverted) -> {
+                Arbitraries.longs().between(2, 50), amounts).as((index, deltaSum, absoluteValue, hasAbsolute, events, reverted) -> {
                     BigDecimal billable = hasAbsolute ? absoluteValue : deltaSum;
                     BigDecimal min = deltaSum.min(absoluteValue);
                     BigDecimal max = deltaSum.max(absoluteValue);
