@@ -36,10 +36,11 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * Days and months are composed from hours in PostgreSQL (the usage_daily and usage_monthly views) by the rule of
- * DESIGN.md: the latest hour of the period holding an ABSOLUTE bills its billable quantity, every later hour adds its own; without an ABSOLUTE the period bills the sum. Random hours across a month
- * boundary, written through the sink's store in several transactions, each hour first as an earlier version that a
- * later one replaces (as the aggregator re-emits an hour), against that rule written out in Java, and months against
- * their days composed once more. Deleting hours (an operator's repair) changes their days and months accordingly.
+ * DESIGN.md: the latest hour of the period holding an ABSOLUTE bills its billable quantity, every later hour adds its
+ * own; without an ABSOLUTE the period bills the sum. Random hours across a month boundary, written through the sink's
+ * store in several transactions, each hour first as an earlier version that a later one replaces (as the aggregator
+ * re-emits an hour), against that rule written out in Java, and months against their days composed once more.
+ * Deleting hours (an operator's repair) changes their days and months accordingly.
  */
 class PeriodCompositionPropertyIT {
     private static final Instant FIRST_HOUR = Instant.parse("2026-01-30T00:00:00Z");
