@@ -1,0 +1,14 @@
+-- Room on every page of usage_rollups for the next versions of its rows (issue 20).
+--
+-- The sink rewrites an hour's row every time the aggregator emits it, many times while the hour is current. With full
+-- pages (fillfactor 100) every new version lands on another page and needs a new entry in each of the three indexes.
+-- With 30 % of each page left free, the new version fits next to the old one and, since no index covers a column the
+-- sink changes, PostgreSQL writes no index entry at all (a HOT update) and prunes the old version in place.
+--
+-- Measured on PostgreSQL 15 (2 cores): 11,110 hours of a 300,000-row table, each updated six times by the sink's
+-- upsert: fillfactor 100: 415 to 841 ms per round, 0.1 % of the updates HOT; 85: 291 to 634 ms, 59 % HOT; 70: 224 to
+-- 351 ms, 94 % HOT. The table is about 25 % larger (116 MB against 94 MB after the six rounds).
+--
+-- Only pages written from now on get the room; VACUUM FULL usage_rollups (an exclusive lock) would rewrite the old
+-- ones, which no longer change once their hours are past the aggregator's grace period.
+ALTER TABLE usage_rollups SET (fillfactor = 70);
