@@ -353,7 +353,7 @@ public final class Benchmark implements Callable<Integer> {
         ClosedLoop.Result sent = new ClosedLoop(run.http(), timeline, progress).run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch,
                 Duration.ZERO, CATCH_UP_TIMEOUT, endToEndRequests), index -> run.requests().request(Api.BATCH, events(endToEnd, index, batch)));
         BigDecimal expected = BigDecimal.valueOf(endToEnd.quantityOfFirst(endToEndEventCount));
-        awaitQuantity(run.watch(), endToEnd, expected, endToEndPhase);
+        run.watch().awaitHourlyQuantity(endToEnd.accountPattern(), expected, CATCH_UP_TIMEOUT, endToEndPhase);
         double endToEndSeconds = (System.nanoTime() - endToEndStart) / 1e9;
         double endToEndRate = endToEndEventCount / endToEndSeconds;
         progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
@@ -468,25 +468,6 @@ public final class Benchmark implements Callable<Integer> {
             events.add(workload.event(requestIndex * perRequest + i));
         }
         return events;
-    }
-
-    private void awaitQuantity(PipelineWatch watch, Workload workload, BigDecimal expected, String phase) throws InterruptedException {
-        long deadline = System.nanoTime() + CATCH_UP_TIMEOUT.toNanos();
-        long lastReport = System.nanoTime();
-        BigDecimal seen;
-        while ((seen = watch.hourlyQuantity(workload.accountPattern())).compareTo(expected) < 0) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(phase + ": usage_hourly shows " + seen + " of " + expected + " after " + CATCH_UP_TIMEOUT);
-            }
-            if (System.nanoTime() - lastReport > 1_000_000_000L) {
-                progress.line("%s: waiting for usage_hourly (%s of %s)", phase, seen.stripTrailingZeros().toPlainString(), expected.toPlainString());
-                lastReport = System.nanoTime();
-            }
-            Thread.sleep(50);
-        }
-        if (seen.compareTo(expected) > 0) {
-            throw new IllegalStateException(phase + ": usage_hourly shows " + seen + ", more than the " + expected + " sent");
-        }
     }
 
     /** The mean size of our records on the wire (Confluent framing + Avro), so the reference sends the same bytes. */

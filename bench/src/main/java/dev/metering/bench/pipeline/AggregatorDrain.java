@@ -80,12 +80,7 @@ public final class AggregatorDrain {
             }
         }
         BigDecimal expected = BigDecimal.valueOf(workload.quantityOfFirst(events));
-        while (watch.hourlyQuantity(workload.accountPattern()).compareTo(expected) < 0) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(phase + ": usage_hourly never showed all drained events");
-            }
-            Thread.sleep(100);
-        }
+        watch.awaitHourlyQuantity(workload.accountPattern(), expected, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), phase);
         double sinkSeconds = (System.nanoTime() - start) / 1e9;
         progress.line("%s: all %,d events in usage_hourly %.1f s after the aggregator started", phase, events, sinkSeconds);
         return new Result(backlog, fillSeconds, seconds, backlog / seconds, sinkSeconds, events / sinkSeconds);

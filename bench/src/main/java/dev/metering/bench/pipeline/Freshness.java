@@ -146,7 +146,7 @@ public final class Freshness {
             return;
         }
         List<String> pending = acknowledged.keySet().stream().limit(MAX_PROBES_PER_QUERY).toList();
-        List<String> visible = queries.accountsWithRows(pending);
+        List<String> visible = queries.accountsWithRows(dev.metering.schemas.rules.Tenants.DEFAULT, pending);
         long seen = System.nanoTime();
         for (String account : visible) {
             Long acknowledgedAt = acknowledged.remove(account);

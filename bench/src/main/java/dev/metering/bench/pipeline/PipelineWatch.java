@@ -87,6 +87,40 @@ public final class PipelineWatch implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until {@code usage_hourly} shows {@code expected} as the quantity of the accounts matching the pattern, and
+     * returns when it does. The sum reads every hour row (the accounts are not an index prefix), so it runs only when
+     * the aggregator has committed all its input and the sink has caught up, which two broker requests and a flag tell:
+     * polled as it was every 50 ms, the scan itself took most of a core from the pipeline being measured.
+     *
+     * @throws IllegalStateException when more than expected shows, or not all of it within the timeout
+     */
+    public void awaitHourlyQuantity(String accountPattern, BigDecimal expected, Duration timeout, String phase) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long lastReport = System.nanoTime();
+        BigDecimal seen = null;
+        while (true) {
+            if (aggregatorLag() == 0 && sinkCaughtUp.getAsBoolean()) {
+                seen = hourlyQuantity(accountPattern);
+                if (seen.compareTo(expected) > 0) {
+                    throw new IllegalStateException(phase + ": usage_hourly shows " + seen + ", more than the " + expected + " sent");
+                }
+                if (seen.compareTo(expected) == 0) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(phase + ": usage_hourly shows " + seen + " of " + expected + " after " + timeout);
+            }
+            if (System.nanoTime() - lastReport > 1_000_000_000L) {
+                progress.line("%s: waiting for usage_hourly (last seen %s of %s)", phase,
+                        seen == null ? "-" : seen.stripTrailingZeros().toPlainString(), expected.toPlainString());
+                lastReport = System.nanoTime();
+            }
+            Thread.sleep(50);
+        }
+    }
+
     public BigDecimal hourlyQuantity(String accountPattern) {
         return jdbi.withExtension(RollupQueries.class, queries -> queries.hourlyQuantity(accountPattern));
     }
