@@ -23,6 +23,7 @@ import dev.metering.bench.report.Results.Figure;
 import dev.metering.bench.report.Timeline;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
+import dev.metering.schemas.rules.Tenants;
 import dev.metering.schemas.serde.AvroSerializer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -437,7 +438,7 @@ public final class Benchmark implements Callable<Integer> {
         String account = skewed.account(0);
         String feature = "feature-0";
         progress.phase("Analyst queries of the README on this run's data, " + runs + " runs each (account " + account + ", " + feature + ")");
-        List<AnalystQueries.Timing> timings = new AnalystQueries(run.watch().jdbi()).time(dev.metering.schemas.rules.Tenants.DEFAULT,
+        List<AnalystQueries.Timing> timings = new AnalystQueries(run.watch().jdbi()).time(Tenants.DEFAULT,
                 account, feature, runs);
         String group = "Analyst queries (README), " + runs + " runs each";
         for (AnalystQueries.Timing timing : timings) {

@@ -4,6 +4,7 @@ import dev.metering.bench.Progress;
 import dev.metering.bench.load.ApiRequests;
 import dev.metering.bench.load.Workload;
 import dev.metering.bench.report.Timeline;
+import dev.metering.schemas.rules.Tenants;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -146,7 +147,7 @@ public final class Freshness {
             return;
         }
         List<String> pending = acknowledged.keySet().stream().limit(MAX_PROBES_PER_QUERY).toList();
-        List<String> visible = queries.accountsWithRows(dev.metering.schemas.rules.Tenants.DEFAULT, pending);
+        List<String> visible = queries.accountsWithRows(Tenants.DEFAULT, pending);
         long seen = System.nanoTime();
         for (String account : visible) {
             Long acknowledgedAt = acknowledged.remove(account);

@@ -1,5 +1,6 @@
 package dev.metering.bench.pipeline;
 
+import dev.metering.schemas.rules.Tenants;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -29,8 +30,6 @@ public final class QueryApiTimings {
     public record Timing(String question, int runs, double apiP50, double apiP99, double sqlP50, double sqlP99) {
     }
 
-    private static final String TENANT = "default";
-
     private final HttpClient http;
     private final String baseUrl;
     private final String key;
@@ -57,26 +56,26 @@ public final class QueryApiTimings {
                 "SELECT feature_code, date_trunc('day', window_start AT TIME ZONE 'UTC') AS day, " + fold + " AS billable_quantity, sum(quantity_sum) AS quantity_sum, sum(event_count) AS event_count"
                         + " FROM usage_rollups WHERE org_id = :org AND billing_account_id = :account AND window_size = 'HOUR'"
                         + " AND window_start >= :from AND window_start < :to GROUP BY 1, 2 ORDER BY 2, 1",
-                Map.of("org", TENANT, "account", account, "from", ts(monthStart), "to", ts(nextMonth))));
+                Map.of("org", Tenants.DEFAULT, "account", account, "from", ts(monthStart), "to", ts(nextMonth))));
         timings.add(timing("top accounts of a feature, one day", runs,
                 // every account in one page (the API's largest), as the SQL returns them all
                 "/v1/usage?feature_code=" + q(feature) + "&group_by=billing_account_id&limit=10000&from=" + dayStart + "&to=" + dayStart.plus(Duration.ofDays(1)),
                 "SELECT billing_account_id, " + fold + " AS billable_quantity, sum(quantity_sum) AS quantity_sum, sum(event_count) AS event_count FROM usage_rollups"
                         + " WHERE org_id = :org AND feature_code = :feature AND window_size = 'HOUR'"
                         + " AND window_start >= :from AND window_start < :to GROUP BY 1 ORDER BY 1",
-                Map.of("org", TENANT, "feature", feature, "from", ts(dayStart), "to", ts(dayStart.plus(Duration.ofDays(1))))));
+                Map.of("org", Tenants.DEFAULT, "feature", feature, "from", ts(dayStart), "to", ts(dayStart.plus(Duration.ofDays(1))))));
         timings.add(timing("24-hour series, one account and feature", runs,
                 "/v1/usage?billing_account_id=" + q(account) + "&feature_code=" + q(feature) + "&window_size=HOUR&from=" + dayAgo + "&to=" + hourEnd,
                 "SELECT window_start, billable_quantity, quantity_sum, event_count FROM usage_rollups WHERE org_id = :org"
                         + " AND billing_account_id = :account AND feature_code = :feature AND window_size = 'HOUR'"
                         + " AND window_start >= :from AND window_start < :to ORDER BY window_start",
-                Map.of("org", TENANT, "account", account, "feature", feature, "from", ts(dayAgo), "to", ts(hourEnd))));
+                Map.of("org", Tenants.DEFAULT, "account", account, "feature", feature, "from", ts(dayAgo), "to", ts(hourEnd))));
         timings.add(timing("current usage this month (entitlement check)", runs,
                 "/v1/usage/current?billing_account_id=" + q(account) + "&feature_code=" + q(feature) + "&period=month",
                 "SELECT feature_code, " + fold + " AS billable_quantity, sum(quantity_sum) AS quantity_sum, sum(event_count) AS event_count, (SELECT max(updated_at) FROM sink_offsets) AS as_of"
                         + " FROM usage_rollups WHERE org_id = :org AND billing_account_id = :account AND feature_code = :feature"
                         + " AND window_size = 'HOUR' AND window_start >= :from AND window_start < :to GROUP BY feature_code",
-                Map.of("org", TENANT, "account", account, "feature", feature, "from", ts(monthStart), "to", ts(nextMonth))));
+                Map.of("org", Tenants.DEFAULT, "account", account, "feature", feature, "from", ts(monthStart), "to", ts(nextMonth))));
         return timings;
     }
 
