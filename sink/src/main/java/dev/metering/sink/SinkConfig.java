@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param createTopics     create the pipeline's topics if missing (and verify their settings)
  * @param sessionTimeout   how long the group waits for an instance that died without leaving (crash, kill -9) before
  *                         its partitions move to another or restarted instance
+ * @param periodRefresh    how often the day and month tables are brought up to date with the hours
  */
 public record SinkConfig(
         String kafkaBootstrapServers,
@@ -39,7 +40,25 @@ public record SinkConfig(
         boolean createTopics,
         TopicSettings topicSettings,
         Duration shutdownTimeout,
-        Duration sessionTimeout) {
+        Duration sessionTimeout,
+        PeriodRefresh periodRefresh) {
+
+    /**
+     * The background refresh of {@code usage_daily_rollups} and {@code usage_monthly_rollups} (migration V9). The
+     * views are exact whatever these are; they decide how many days the views fold from hours on read.
+     *
+     * @param interval  how often the refresh runs, and how long a day stays stale before it is re-folded: a day
+     *                  that keeps changing is re-folded about once per interval
+     * @param batchDays days re-folded per transaction (the sink's writes to those days wait for it)
+     */
+    public record PeriodRefresh(Duration interval, int batchDays) {
+        public PeriodRefresh {
+            requirePositive(interval, "period refresh interval");
+            if (batchDays < 1) {
+                throw new IllegalArgumentException("period refresh batch must be > 0, got " + batchDays);
+            }
+        }
+    }
 
     public static final String DEFAULT_GROUP_ID = "metering-sink";
     public static final int DEFAULT_HTTP_PORT = 7402;
@@ -51,6 +70,7 @@ public record SinkConfig(
         Objects.requireNonNull(groupId, "groupId");
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(topicSettings, "topicSettings");
+        Objects.requireNonNull(periodRefresh, "periodRefresh");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("jdbcUrl must be a jdbc:postgresql: URL, got " + DatabaseTarget.redact(jdbcUrl));
         }
@@ -106,7 +126,9 @@ public record SinkConfig(
                 // The same variables as the other services, so whichever service creates a topic first creates it alike.
                 TopicConfig.fromEnv(env),
                 env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)),
-                env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)));
+                env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)),
+                new PeriodRefresh(env.duration("SINK_PERIOD_REFRESH_INTERVAL", Duration.ofSeconds(30)),
+                        env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000)));
     }
 
     /**
@@ -132,13 +154,13 @@ public record SinkConfig(
     public SinkConfig withHttpPort(int port) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, port, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout, sessionTimeout);
+                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout, sessionTimeout, periodRefresh);
     }
 
     public SinkConfig withTopicSettings(TopicSettings settings) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, httpPort, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout, sessionTimeout);
+                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout, sessionTimeout, periodRefresh);
     }
 
     @Override

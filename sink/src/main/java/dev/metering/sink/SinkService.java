@@ -9,6 +9,7 @@ import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.sink.consume.RollupDecoder;
 import dev.metering.sink.consume.SinkLoop;
 import dev.metering.sink.consume.SinkMetrics;
+import dev.metering.sink.periods.PeriodRefresher;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.RollupStore;
 import dev.metering.sink.store.SinkDatabase;
@@ -48,6 +49,7 @@ public final class SinkService implements AutoCloseable {
     private HikariDataSource dataSource;
     private SinkLoop loop;
     private Thread thread;
+    private PeriodRefresher periodRefresher;
     private OpsServer ops;
     private boolean closed;
 
@@ -89,6 +91,8 @@ public final class SinkService implements AutoCloseable {
                     config.maxBackoff(), config.databaseCheckInterval());
             thread = new Thread(loop, "metering-sink-" + config.groupId());
             thread.start();
+            periodRefresher = new PeriodRefresher(dataSource, config.periodRefresh(), registry);
+            periodRefresher.start();
             ops = new OpsServer(config.httpHost(), config.httpPort(), registry, this::notReadyReason);
             LOG.info("Sink consuming {} as group {}; health and metrics on port {}", config.topic(), config.groupId(), ops.port());
         } catch (IOException e) {
@@ -147,6 +151,11 @@ public final class SinkService implements AutoCloseable {
         return current != null && current.caughtUp();
     }
 
+    /** The background refresh of the day and month tables (null before {@link #start()}). */
+    public PeriodRefresher periodRefresher() {
+        return periodRefresher;
+    }
+
     /** Null when ready, otherwise why not. */
     public String notReadyReason() {
         SinkLoop current = loop;
@@ -198,6 +207,9 @@ public final class SinkService implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (periodRefresher != null) {
+            periodRefresher.close();
         }
         if (ops != null) {
             ops.close();

@@ -3,6 +3,8 @@ package dev.metering.sink;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.metering.embedded.PostgresDatabase;
+import dev.metering.sink.SinkConfig.PeriodRefresh;
+import dev.metering.sink.periods.PeriodRefresher;
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.RollupRow;
@@ -41,6 +43,11 @@ import org.apache.kafka.common.TopicPartition;
  * store in several transactions, each hour first as an earlier version that a later one replaces (as the aggregator
  * re-emits an hour), against that rule written out in Java, and months against their days composed once more.
  * Deleting hours (an operator's repair) changes their days and months accordingly.
+ *
+ * <p>The views read the day and month tables for periods without a stale day and fold the others on read (migration
+ * V9), so they are checked at every stage: with the tables refreshed between the transactions or not, after a full
+ * refresh (then the tables themselves hold the expected rows and no day of the account is left stale), and after
+ * deleting hours, before and after the next refresh.
  */
 class PeriodCompositionPropertyIT {
     private static final Instant FIRST_HOUR = Instant.parse("2026-01-30T00:00:00Z");
@@ -48,12 +55,15 @@ class PeriodCompositionPropertyIT {
     private static final AtomicLong ACCOUNTS = new AtomicLong();
     private static PostgresDatabase database;
     private static RollupStore store;
+    private static PeriodRefresher refresher;
 
     @BeforeContainer
     static void migrate() {
         database = PostgresDatabase.forTests();
         Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1));
         store = new RollupStore(database.dataSource(), "period-composition");
+        refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 7),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     }
 
     @AfterContainer
@@ -81,11 +91,16 @@ class PeriodCompositionPropertyIT {
 
     @Property(tries = 40)
     void daysAndMonthsBillWhatTheirHoursGiveByTheRule(@ForAll("hourSets") List<Hour> hours, @ForAll @IntRange(min = 1, max = 4) int transactions,
-                                                      @ForAll boolean earlierVersionsFirst, @ForAll @IntRange(min = 0, max = 3) int hoursDeleted)
+                                                      @ForAll boolean earlierVersionsFirst, @ForAll boolean refreshBetweenTransactions,
+                                                      @ForAll @IntRange(min = 0, max = 3) int hoursDeleted)
             throws SQLException {
         String account = "compose-" + ACCOUNTS.incrementAndGet();
-        write(account, hours, transactions, earlierVersionsFirst);
+        write(account, hours, transactions, earlierVersionsFirst, refreshBetweenTransactions);
         assertPeriodsComposeFrom(hours, account);
+        refresher.refreshStale(Duration.ZERO);
+        assertThat(staleDays(account)).isZero();
+        assertPeriodsComposeFrom(hours, account);
+        assertTablesHold(hours, account);
 
         List<Hour> kept = new ArrayList<>(hours);
         List<Instant> deleted = new ArrayList<>();
@@ -95,6 +110,27 @@ class PeriodCompositionPropertyIT {
         if (!deleted.isEmpty()) {
             delete(account, deleted);
             assertPeriodsComposeFrom(kept, account);
+            refresher.refreshStale(Duration.ZERO);
+            assertPeriodsComposeFrom(kept, account);
+            assertTablesHold(kept, account);
+        }
+    }
+
+    private static void assertTablesHold(List<Hour> hours, String account) throws SQLException {
+        assertThat(stored("usage_daily_rollups", "window_start", account)).isEqualTo(normalised(compose(hours, start -> start.truncatedTo(ChronoUnit.DAYS))));
+        assertThat(stored("usage_monthly_rollups", "month_start", account))
+                .isEqualTo(normalised(compose(hours, start -> start.atZone(ZoneOffset.UTC).withDayOfMonth(1).truncatedTo(ChronoUnit.DAYS).toInstant())));
+    }
+
+    private static long staleDays(String account) throws SQLException {
+        try (Connection connection = database.dataSource().getConnection();
+             PreparedStatement statement = connection.prepareStatement(
+                     "SELECT count(*) FROM usage_periods_stale WHERE org_id = 'default' AND billing_account_id = ?")) {
+            statement.setString(1, account);
+            try (ResultSet rows = statement.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
         }
     }
 
@@ -157,9 +193,12 @@ class PeriodCompositionPropertyIT {
     /**
      * Writes the hours through the sink's store in {@code transactions} transactions of consecutive records. Every hour
      * is also written as an earlier version (one event, its ABSOLUTE flag flipped, another amount), which its final
-     * version replaces: before it in the record order, or after it (a stale replay the sink ignores).
+     * version replaces: before it in the record order, or after it (a stale replay the sink ignores). With
+     * {@code refreshBetweenTransactions} the day and month tables are refreshed after every transaction but the last,
+     * so they hold earlier versions when the views are read.
      */
-    private static void write(String account, List<Hour> hours, int transactions, boolean earlierVersionsFirst) {
+    private static void write(String account, List<Hour> hours, int transactions, boolean earlierVersionsFirst,
+                              boolean refreshBetweenTransactions) {
         List<RollupRow> finals = hours.stream().map(hour -> row(account, hour)).toList();
         List<RollupRow> earlier = hours.stream()
                 .map(hour -> row(account, new Hour(hour.index(), BigDecimal.ONE, BigDecimal.valueOf(hour.index() + 1), !hour.hasAbsolute(), 1,
@@ -181,6 +220,9 @@ class PeriodCompositionPropertyIT {
             Batch built = batch.build();
             store.write(built, expectedOffsets);
             expected = built.nextOffsets().get(partition);
+            if (refreshBetweenTransactions && from + perTransaction < records.size()) {
+                refresher.refreshStale(Duration.ZERO);
+            }
         }
     }
 

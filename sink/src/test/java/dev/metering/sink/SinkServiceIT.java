@@ -351,7 +351,7 @@ class SinkServiceIT {
                 config.databaseUser(), config.databasePassword(), config.groupId(), config.topic(), config.batchSize(), config.pollTimeout(),
                 config.httpHost(), config.httpPort(), config.initialBackoff(), config.maxBackoff(), config.databaseConnectTimeout(),
                 config.databaseCheckInterval(), config.databaseStartupRetries(), config.databasePoolSize(), false, config.topicSettings(),
-                config.shutdownTimeout(), config.sessionTimeout());
+                config.shutdownTimeout(), config.sessionTimeout(), config.periodRefresh());
         try (SinkService sink = new SinkService(withoutTopicCreation)) {
             sink.start();
             Poll.until("ready without the topic", () -> sink.notReadyReason() == null, sink::notReadyReason);
