@@ -121,7 +121,7 @@ public record SinkConfig(
                 env.duration("SINK_DB_CONNECT_TIMEOUT", Duration.ofSeconds(5)),
                 env.duration("SINK_DB_CHECK_INTERVAL", Duration.ofSeconds(5)),
                 env.integer("SINK_DB_STARTUP_RETRIES", 10),
-                env.positiveInteger("SINK_DB_POOL_SIZE", 2),
+                env.positiveInteger("SINK_DB_POOL_SIZE", 3),
                 env.bool("SINK_CREATE_TOPICS", true),
                 // The same variables as the other services, so whichever service creates a topic first creates it alike.
                 TopicConfig.fromEnv(env),

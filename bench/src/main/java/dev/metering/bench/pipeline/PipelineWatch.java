@@ -121,6 +121,30 @@ public final class PipelineWatch implements AutoCloseable {
         }
     }
 
+    /** What {@link #bringPeriodsUpToDate} did: the days it found stale and how long they took. */
+    public record PeriodRefresh(long staleDays, double seconds) {
+    }
+
+    /**
+     * Re-folds every stale day (and its month) into the day and month tables, as the sink does in the background every
+     * {@code SINK_PERIOD_REFRESH_INTERVAL}, so that the analyst queries are timed on tables that are up to date (as
+     * for closed days and months) rather than on how far the background refresh happens to be.
+     */
+    public PeriodRefresh bringPeriodsUpToDate(Duration timeout) throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        long stale = jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays);
+        while (jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays) > 0) {
+            if (jdbi.withExtension(RollupQueries.class, queries -> queries.refreshPeriods(5_000)) == 0) {
+                Thread.sleep(50); // the sink's own refresh is running
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("days still stale after " + timeout);
+            }
+        }
+        return new PeriodRefresh(stale, (System.nanoTime() - start) / 1e9);
+    }
+
     public BigDecimal hourlyQuantity(String accountPattern) {
         return jdbi.withExtension(RollupQueries.class, queries -> queries.hourlyQuantity(accountPattern));
     }

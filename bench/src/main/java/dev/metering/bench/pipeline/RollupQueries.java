@@ -15,6 +15,13 @@ public interface RollupQueries {
     @SqlQuery("SELECT DISTINCT billing_account_id FROM usage_hourly WHERE org_id = :org AND billing_account_id IN (<accounts>)")
     List<String> accountsWithRows(@Bind("org") String org, @BindList("accounts") List<String> accounts);
 
+    @SqlQuery("SELECT count(*) FROM usage_periods_stale")
+    long staleDays();
+
+    /** The sink's period refresh (migration V9), called as an operator would after a bulk load; 0 while another runs. */
+    @SqlQuery("SELECT metering_refresh_periods(:maxDays, interval '0')")
+    int refreshPeriods(@Bind("maxDays") int maxDays);
+
     @SqlQuery("SHOW server_version")
     String serverVersion();
 }
