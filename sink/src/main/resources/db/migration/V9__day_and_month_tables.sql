@@ -87,62 +87,52 @@ CREATE TABLE usage_periods_stale (
     stale_since        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, billing_account_id, feature_code, day_start)
 );
+-- "top accounts by a feature on a day" while that day is changing
+CREATE INDEX usage_periods_stale_feature_day_idx ON usage_periods_stale (org_id, feature_code, day_start);
 
 COMMENT ON TABLE usage_daily_rollups IS 'One row per (tenant, billing account, feature, UTC day), folded from its hours by metering_refresh_periods(); rows of days in usage_periods_stale may be behind. Read usage_daily.';
 COMMENT ON TABLE usage_monthly_rollups IS 'One row per (tenant, billing account, feature, UTC month), folded from its days by metering_refresh_periods(); rows of months with a day in usage_periods_stale may be behind. Read usage_monthly.';
 COMMENT ON TABLE usage_periods_stale IS 'Days whose hours changed since their row in usage_daily_rollups (and their month''s) was folded; marked by triggers on usage_rollups, cleared by metering_refresh_periods().';
 
--- The stale days, folded from their hours (the day of V5/V7's usage_daily, for one key at a time).
+-- The stale days, folded from their hours: V7's usage_daily restricted to the marked days. Set-based (one join, one
+-- sort), so a question over many stale days costs what the old view cost; the window partitions by the mark's
+-- columns, so a condition on them (tenant, account, feature, day) is applied to the marks before the join.
 CREATE VIEW usage_daily_of_stale_days AS
-SELECT s.org_id,
-       s.billing_account_id,
-       s.feature_code,
-       s.day_start AS window_start,
-       s.day_start + interval '24 hours' AS window_end, -- hours, not a day: a UTC day has 24 in every session time zone
-       f.event_count,
-       f.quantity_sum,
-       f.billable_quantity,
-       f.latest_absolute_event_time,
-       f.latest_value,
-       f.latest_value_type,
-       f.latest_event_time,
-       f.latest_event_id,
-       f.min_value,
-       f.max_value,
-       f.first_event_time,
-       f.last_event_time,
-       f.updated_at,
-       f.hours_with_usage,
-       f.reverted_quantity,
-       f.revert_count
-FROM usage_periods_stale s
-CROSS JOIN LATERAL (
-    SELECT sum(h.event_count)::bigint AS event_count,
-           sum(h.quantity_sum) AS quantity_sum,
-           coalesce(sum(h.billable_quantity) FILTER (WHERE h.window_start >= h.absolute_from OR h.absolute_from IS NULL), 0) AS billable_quantity,
-           max(h.latest_absolute_event_time) AS latest_absolute_event_time,
-           max(h.period_latest_value) AS latest_value,
-           max(h.period_latest_value_type) AS latest_value_type,
-           max(h.latest_event_time) AS latest_event_time,
-           max(h.period_latest_event_id) AS latest_event_id,
-           min(h.min_value) AS min_value,
-           max(h.max_value) AS max_value,
-           min(h.first_event_time) AS first_event_time,
-           max(h.last_event_time) AS last_event_time,
-           max(h.updated_at) AS updated_at,
-           count(*)::integer AS hours_with_usage,
-           sum(h.reverted_quantity) AS reverted_quantity,
-           sum(h.revert_count)::bigint AS revert_count
-    FROM (SELECT r.*,
-                 max(r.window_start) FILTER (WHERE r.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
-                 last_value(r.latest_value) OVER w AS period_latest_value,
-                 last_value(r.latest_value_type) OVER w AS period_latest_value_type,
-                 last_value(r.latest_event_id) OVER w AS period_latest_event_id
-          FROM usage_rollups r
-          WHERE r.org_id = s.org_id AND r.billing_account_id = s.billing_account_id AND r.feature_code = s.feature_code
-            AND r.window_size = 'HOUR' AND r.window_start >= s.day_start AND r.window_start < s.day_start + interval '24 hours'
-          WINDOW w AS (ORDER BY r.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) h
-    HAVING count(*) > 0) f;
+SELECT org_id,
+       billing_account_id,
+       feature_code,
+       day_start AS window_start,
+       day_start + interval '24 hours' AS window_end, -- hours, not a day: a UTC day has 24 in every session time zone
+       sum(event_count)::bigint AS event_count,
+       sum(quantity_sum) AS quantity_sum,
+       coalesce(sum(billable_quantity) FILTER (WHERE window_start >= absolute_from OR absolute_from IS NULL), 0) AS billable_quantity,
+       max(latest_absolute_event_time) AS latest_absolute_event_time,
+       max(period_latest_value) AS latest_value,
+       max(period_latest_value_type) AS latest_value_type,
+       max(latest_event_time) AS latest_event_time,
+       max(period_latest_event_id) AS latest_event_id,
+       min(min_value) AS min_value,
+       max(max_value) AS max_value,
+       min(first_event_time) AS first_event_time,
+       max(last_event_time) AS last_event_time,
+       max(updated_at) AS updated_at,
+       count(*)::integer AS hours_with_usage,
+       sum(reverted_quantity) AS reverted_quantity,
+       sum(revert_count)::bigint AS revert_count
+FROM (SELECT s.org_id, s.billing_account_id, s.feature_code, s.day_start,
+             h.window_start, h.event_count, h.quantity_sum, h.billable_quantity, h.latest_absolute_event_time, h.latest_event_time,
+             h.min_value, h.max_value, h.first_event_time, h.last_event_time, h.updated_at, h.reverted_quantity, h.revert_count,
+             max(h.window_start) FILTER (WHERE h.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
+             last_value(h.latest_value) OVER w AS period_latest_value,
+             last_value(h.latest_value_type) OVER w AS period_latest_value_type,
+             last_value(h.latest_event_id) OVER w AS period_latest_event_id
+      FROM usage_periods_stale s
+      JOIN usage_rollups h
+        ON h.org_id = s.org_id AND h.billing_account_id = s.billing_account_id AND h.feature_code = s.feature_code
+       AND h.window_size = 'HOUR' AND h.window_start >= s.day_start AND h.window_start < s.day_start + interval '24 hours'
+      WINDOW w AS (PARTITION BY s.org_id, s.billing_account_id, s.feature_code, s.day_start
+                   ORDER BY h.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) hours
+GROUP BY org_id, billing_account_id, feature_code, day_start;
 
 CREATE OR REPLACE VIEW usage_daily AS
 SELECT d.org_id,
@@ -173,58 +163,44 @@ WHERE NOT EXISTS (SELECT 1 FROM usage_periods_stale s
 UNION ALL
 SELECT * FROM usage_daily_of_stale_days;
 
--- The months holding a stale day, folded from their days (usage_daily, exact at every moment).
+-- The months holding a stale day, folded from their days (usage_daily, exact at every moment), set-based as above.
 CREATE VIEW usage_monthly_of_stale_months AS
-SELECT m.org_id,
-       m.billing_account_id,
-       m.feature_code,
-       m.month_utc AT TIME ZONE 'UTC' AS month_start,
-       (m.month_utc + interval '1 month') AT TIME ZONE 'UTC' AS month_end,
-       f.event_count,
-       f.quantity_sum,
-       f.billable_quantity,
-       f.latest_absolute_event_time,
-       f.latest_value,
-       f.latest_value_type,
-       f.latest_event_time,
-       f.latest_event_id,
-       f.min_value,
-       f.max_value,
-       f.first_event_time,
-       f.last_event_time,
-       f.updated_at,
-       f.days_with_usage,
-       f.reverted_quantity,
-       f.revert_count
-FROM (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AS month_utc
-      FROM usage_periods_stale) m
-CROSS JOIN LATERAL (
-    SELECT sum(d.event_count)::bigint AS event_count,
-           sum(d.quantity_sum) AS quantity_sum,
-           coalesce(sum(d.billable_quantity) FILTER (WHERE d.window_start >= d.absolute_from OR d.absolute_from IS NULL), 0) AS billable_quantity,
-           max(d.latest_absolute_event_time) AS latest_absolute_event_time,
-           max(d.period_latest_value) AS latest_value,
-           max(d.period_latest_value_type) AS latest_value_type,
-           max(d.latest_event_time) AS latest_event_time,
-           max(d.period_latest_event_id) AS latest_event_id,
-           min(d.min_value) AS min_value,
-           max(d.max_value) AS max_value,
-           min(d.first_event_time) AS first_event_time,
-           max(d.last_event_time) AS last_event_time,
-           max(d.updated_at) AS updated_at,
-           count(*)::integer AS days_with_usage,
-           sum(d.reverted_quantity) AS reverted_quantity,
-           sum(d.revert_count)::bigint AS revert_count
-    FROM (SELECT day.*,
-                 max(day.window_start) FILTER (WHERE day.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
-                 last_value(day.latest_value) OVER w AS period_latest_value,
-                 last_value(day.latest_value_type) OVER w AS period_latest_value_type,
-                 last_value(day.latest_event_id) OVER w AS period_latest_event_id
-          FROM usage_daily day
-          WHERE day.org_id = m.org_id AND day.billing_account_id = m.billing_account_id AND day.feature_code = m.feature_code
-            AND day.window_start >= m.month_utc AT TIME ZONE 'UTC' AND day.window_start < (m.month_utc + interval '1 month') AT TIME ZONE 'UTC'
-          WINDOW w AS (ORDER BY day.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) d
-    HAVING count(*) > 0) f;
+SELECT org_id,
+       billing_account_id,
+       feature_code,
+       month_utc AT TIME ZONE 'UTC' AS month_start,
+       (month_utc + interval '1 month') AT TIME ZONE 'UTC' AS month_end,
+       sum(event_count)::bigint AS event_count,
+       sum(quantity_sum) AS quantity_sum,
+       coalesce(sum(billable_quantity) FILTER (WHERE window_start >= absolute_from OR absolute_from IS NULL), 0) AS billable_quantity,
+       max(latest_absolute_event_time) AS latest_absolute_event_time,
+       max(period_latest_value) AS latest_value,
+       max(period_latest_value_type) AS latest_value_type,
+       max(latest_event_time) AS latest_event_time,
+       max(period_latest_event_id) AS latest_event_id,
+       min(min_value) AS min_value,
+       max(max_value) AS max_value,
+       min(first_event_time) AS first_event_time,
+       max(last_event_time) AS last_event_time,
+       max(updated_at) AS updated_at,
+       count(*)::integer AS days_with_usage,
+       sum(reverted_quantity) AS reverted_quantity,
+       sum(revert_count)::bigint AS revert_count
+FROM (SELECT m.org_id, m.billing_account_id, m.feature_code, m.month_utc,
+             d.window_start, d.event_count, d.quantity_sum, d.billable_quantity, d.latest_absolute_event_time, d.latest_event_time,
+             d.min_value, d.max_value, d.first_event_time, d.last_event_time, d.updated_at, d.reverted_quantity, d.revert_count,
+             max(d.window_start) FILTER (WHERE d.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
+             last_value(d.latest_value) OVER w AS period_latest_value,
+             last_value(d.latest_value_type) OVER w AS period_latest_value_type,
+             last_value(d.latest_event_id) OVER w AS period_latest_event_id
+      FROM (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AS month_utc
+            FROM usage_periods_stale) m
+      JOIN usage_daily d
+        ON d.org_id = m.org_id AND d.billing_account_id = m.billing_account_id AND d.feature_code = m.feature_code
+       AND d.window_start >= m.month_utc AT TIME ZONE 'UTC' AND d.window_start < (m.month_utc + interval '1 month') AT TIME ZONE 'UTC'
+      WINDOW w AS (PARTITION BY m.org_id, m.billing_account_id, m.feature_code, m.month_utc
+                   ORDER BY d.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) days
+GROUP BY org_id, billing_account_id, feature_code, month_utc;
 
 CREATE OR REPLACE VIEW usage_monthly AS
 SELECT m.org_id,
@@ -285,12 +261,37 @@ BEGIN
         RETURN 0;
     END IF;
 
+    -- The fold of usage_daily_of_stale_days, for the claimed days only (a join to the view would fold every stale day).
     INSERT INTO usage_daily_rollups AS d
-    SELECT v.*
-    FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)
-    JOIN usage_daily_of_stale_days v
-      ON v.org_id = k.org_id AND v.billing_account_id = k.billing_account_id AND v.feature_code = k.feature_code
-     AND v.window_start = k.day_start
+    SELECT org_id, billing_account_id, feature_code, day_start, day_start + interval '24 hours',
+           sum(event_count)::bigint,
+           sum(quantity_sum),
+           coalesce(sum(billable_quantity) FILTER (WHERE window_start >= absolute_from OR absolute_from IS NULL), 0),
+           max(latest_absolute_event_time),
+           max(period_latest_value),
+           max(period_latest_value_type),
+           max(latest_event_time),
+           max(period_latest_event_id),
+           min(min_value),
+           max(max_value),
+           min(first_event_time),
+           max(last_event_time),
+           max(updated_at),
+           count(*)::integer,
+           sum(reverted_quantity),
+           sum(revert_count)::bigint
+    FROM (SELECT k.day_start, h.*,
+                 max(h.window_start) FILTER (WHERE h.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
+                 last_value(h.latest_value) OVER w AS period_latest_value,
+                 last_value(h.latest_value_type) OVER w AS period_latest_value_type,
+                 last_value(h.latest_event_id) OVER w AS period_latest_event_id
+          FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)
+          JOIN usage_rollups h
+            ON h.org_id = k.org_id AND h.billing_account_id = k.billing_account_id AND h.feature_code = k.feature_code
+           AND h.window_size = 'HOUR' AND h.window_start >= k.day_start AND h.window_start < k.day_start + interval '24 hours'
+          WINDOW w AS (PARTITION BY h.org_id, h.billing_account_id, h.feature_code, k.day_start
+                       ORDER BY h.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) hours
+    GROUP BY org_id, billing_account_id, feature_code, day_start
     ON CONFLICT (org_id, billing_account_id, feature_code, window_start) DO UPDATE SET
         window_end = EXCLUDED.window_end,
         event_count = EXCLUDED.event_count,
@@ -319,15 +320,39 @@ BEGIN
                       WHERE h.org_id = k.org_id AND h.billing_account_id = k.billing_account_id AND h.feature_code = k.feature_code
                         AND h.window_size = 'HOUR' AND h.window_start >= k.day_start AND h.window_start < k.day_start + interval '24 hours');
 
-    -- Their months, while their days are still marked: folded from usage_daily, where other stale days of the month
-    -- are folded from their hours (such a month stays marked by them and is folded again with them).
+    -- Their months, from the day rows. A month row is the fold of the month's day rows: exact once none of its days is
+    -- marked (until then the views fold it from usage_daily, and the refresh of its last marked day folds it again).
     INSERT INTO usage_monthly_rollups AS m
-    SELECT v.*
-    FROM (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_start
-          FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)) k
-    JOIN usage_monthly_of_stale_months v
-      ON v.org_id = k.org_id AND v.billing_account_id = k.billing_account_id AND v.feature_code = k.feature_code
-     AND v.month_start = k.month_start
+    SELECT org_id, billing_account_id, feature_code, month_utc AT TIME ZONE 'UTC', (month_utc + interval '1 month') AT TIME ZONE 'UTC',
+           sum(event_count)::bigint,
+           sum(quantity_sum),
+           coalesce(sum(billable_quantity) FILTER (WHERE window_start >= absolute_from OR absolute_from IS NULL), 0),
+           max(latest_absolute_event_time),
+           max(period_latest_value),
+           max(period_latest_value_type),
+           max(latest_event_time),
+           max(period_latest_event_id),
+           min(min_value),
+           max(max_value),
+           min(first_event_time),
+           max(last_event_time),
+           max(updated_at),
+           count(*)::integer,
+           sum(reverted_quantity),
+           sum(revert_count)::bigint
+    FROM (SELECT k.month_utc, d.*,
+                 max(d.window_start) FILTER (WHERE d.latest_absolute_event_time IS NOT NULL) OVER w AS absolute_from,
+                 last_value(d.latest_value) OVER w AS period_latest_value,
+                 last_value(d.latest_value_type) OVER w AS period_latest_value_type,
+                 last_value(d.latest_event_id) OVER w AS period_latest_event_id
+          FROM (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AS month_utc
+                FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)) k
+          JOIN usage_daily_rollups d
+            ON d.org_id = k.org_id AND d.billing_account_id = k.billing_account_id AND d.feature_code = k.feature_code
+           AND d.window_start >= k.month_utc AT TIME ZONE 'UTC' AND d.window_start < (k.month_utc + interval '1 month') AT TIME ZONE 'UTC'
+          WINDOW w AS (PARTITION BY d.org_id, d.billing_account_id, d.feature_code, k.month_utc
+                       ORDER BY d.window_start ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) month_days
+    GROUP BY org_id, billing_account_id, feature_code, month_utc
     ON CONFLICT (org_id, billing_account_id, feature_code, month_start) DO UPDATE SET
         month_end = EXCLUDED.month_end,
         event_count = EXCLUDED.event_count,
@@ -353,7 +378,7 @@ BEGIN
            FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)) k
     WHERE m.org_id = k.org_id AND m.billing_account_id = k.billing_account_id AND m.feature_code = k.feature_code
       AND m.month_start = k.month_start
-      AND NOT EXISTS (SELECT 1 FROM usage_daily d
+      AND NOT EXISTS (SELECT 1 FROM usage_daily_rollups d
                       WHERE d.org_id = k.org_id AND d.billing_account_id = k.billing_account_id AND d.feature_code = k.feature_code
                         AND d.window_start >= m.month_start AND d.window_start < m.month_end);
 
