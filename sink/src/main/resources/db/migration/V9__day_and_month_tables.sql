@@ -13,8 +13,8 @@
 -- * Every statement that writes hours records the days it touched in usage_periods_stale, in its own transaction
 --   (statement triggers below: one small insert per statement, whoever writes: the sink or an operator's repair).
 -- * metering_refresh_periods() re-folds stale days and their months into the tables and clears their marks, in a
---   transaction of its own; the sink calls it every SINK_PERIOD_REFRESH_INTERVAL. A day that keeps changing is
---   re-folded once per interval, not once per batch.
+--   transaction of its own; the sink calls it once a second for a batch of the days stale for at least
+--   SINK_PERIOD_REFRESH_INTERVAL. A day that keeps changing is re-folded about once per interval, not once per batch.
 -- * usage_daily and usage_monthly read the tables for every period without a stale day, and fold the hours (days)
 --   of the stale ones on read. So they are exact at every moment, as before: the refresh only decides how fast they
 --   answer. Same names, columns and grants (CREATE OR REPLACE).
@@ -89,6 +89,8 @@ CREATE TABLE usage_periods_stale (
 );
 -- "top accounts by a feature on a day" while that day is changing
 CREATE INDEX usage_periods_stale_feature_day_idx ON usage_periods_stale (org_id, feature_code, day_start);
+-- the refresh takes the oldest marks first
+CREATE INDEX usage_periods_stale_since_idx ON usage_periods_stale (stale_since);
 
 COMMENT ON TABLE usage_daily_rollups IS 'One row per (tenant, billing account, feature, UTC day), folded from its hours by metering_refresh_periods(); rows of days in usage_periods_stale may be behind. Read usage_daily.';
 COMMENT ON TABLE usage_monthly_rollups IS 'One row per (tenant, billing account, feature, UTC month), folded from its days by metering_refresh_periods(); rows of months with a day in usage_periods_stale may be behind. Read usage_monthly.';
@@ -255,6 +257,7 @@ BEGIN
     FROM (SELECT org_id, billing_account_id, feature_code, day_start
           FROM usage_periods_stale
           WHERE stale_since <= now() - min_age
+          ORDER BY stale_since
           LIMIT max_days
           FOR UPDATE SKIP LOCKED) claimed;
     IF orgs IS NULL THEN
@@ -390,7 +393,7 @@ BEGIN
     RETURN cardinality(orgs);
 END
 $$;
-COMMENT ON FUNCTION metering_refresh_periods(integer, interval) IS 'Folds up to max_days days stale for at least min_age, and their months, into usage_daily_rollups and usage_monthly_rollups; the sink calls it every SINK_PERIOD_REFRESH_INTERVAL. Safe to call by hand at any time.';
+COMMENT ON FUNCTION metering_refresh_periods(integer, interval) IS 'Folds up to max_days days stale for at least min_age (oldest first), and their months, into usage_daily_rollups and usage_monthly_rollups; the sink calls it once a second with SINK_PERIOD_REFRESH_BATCH and SINK_PERIOD_REFRESH_INTERVAL. Safe to call by hand at any time.';
 
 -- Marks the days of the hours a statement wrote. One function for the three triggers; each names its own transition
 -- tables (an UPDATE marks the days before and after, in case an operator moved an hour). Sorted, so that two writers

@@ -47,9 +47,10 @@ public record SinkConfig(
      * The background refresh of {@code usage_daily_rollups} and {@code usage_monthly_rollups} (migration V9). The
      * views are exact whatever these are; they decide how many days the views fold from hours on read.
      *
-     * @param interval  how often the refresh runs, and how long a day stays stale before it is re-folded: a day
-     *                  that keeps changing is re-folded about once per interval
-     * @param batchDays days re-folded per transaction (the sink's writes to those days wait for it)
+     * @param interval  how long a changed day waits before it is re-folded: a day that keeps changing is re-folded
+     *                  about once per interval
+     * @param batchDays days re-folded per transaction, one transaction a second at most (the sink's writes to those
+     *                  days wait for it)
      */
     public record PeriodRefresh(Duration interval, int batchDays) {
         public PeriodRefresh {
@@ -127,7 +128,7 @@ public record SinkConfig(
                 TopicConfig.fromEnv(env),
                 env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)),
                 env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)),
-                new PeriodRefresh(env.duration("SINK_PERIOD_REFRESH_INTERVAL", Duration.ofSeconds(30)),
+                new PeriodRefresh(env.duration("SINK_PERIOD_REFRESH_INTERVAL", Duration.ofMinutes(5)),
                         env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000)));
     }
 

@@ -135,7 +135,7 @@ public final class PipelineWatch implements AutoCloseable {
         long deadline = start + timeout.toNanos();
         long stale = jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays);
         while (jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays) > 0) {
-            if (jdbi.withExtension(RollupQueries.class, queries -> queries.refreshPeriods(5_000)) == 0) {
+            if (jdbi.withExtension(RollupQueries.class, queries -> queries.refreshPeriods(1_000)) == 0) {
                 Thread.sleep(50); // the sink's own refresh is running
             }
             if (System.nanoTime() > deadline) {

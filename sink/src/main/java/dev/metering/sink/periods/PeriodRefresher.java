@@ -16,10 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Brings the day and month tables up to date with the hours, in the background (migration V9): every interval it
- * re-folds the days that have been stale for at least that long, in transactions of its own. The views are exact
- * whether it runs or not; it only decides how much of a question they fold from hours on read. A failed refresh
- * (database down) is counted, logged and tried again at the next interval; nothing is lost, the marks stay.
+ * Brings the day and month tables up to date with the hours, in the background (migration V9): once a second it
+ * re-folds, in one transaction, up to a batch of the days that have been stale for at least the interval (oldest
+ * first). So the refresh costs PostgreSQL at most a batch of days per second, spread evenly, instead of bursts that
+ * would compete with the sink's writes. The views are exact whether it runs or not; it only decides how much of a
+ * question they fold from hours on read. A failed refresh (database down) is counted, logged and tried again a second
+ * later; nothing is lost, the marks stay.
  */
 public final class PeriodRefresher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeriodRefresher.class);
@@ -29,6 +31,7 @@ public final class PeriodRefresher implements AutoCloseable {
     private final Counter daysRefreshed;
     private final Counter failures;
     private final Timer transactionLatency;
+    private static final Duration TICK = Duration.ofSeconds(1);
     private ScheduledExecutorService executor;
 
     public PeriodRefresher(DataSource dataSource, PeriodRefresh settings, MeterRegistry registry) {
@@ -51,8 +54,7 @@ public final class PeriodRefresher implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        long millis = settings.interval().toMillis();
-        executor.scheduleWithFixedDelay(this::refreshQuietly, millis, millis, TimeUnit.MILLISECONDS);
+        executor.scheduleWithFixedDelay(this::refreshOneBatchQuietly, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -63,13 +65,18 @@ public final class PeriodRefresher implements AutoCloseable {
         int total = 0;
         int done;
         do {
-            long start = System.nanoTime();
-            done = jdbi.withExtension(PeriodRefreshDao.class, dao -> dao.refresh(settings.batchDays(), minAge.toMillis()));
-            transactionLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            daysRefreshed.increment(done);
+            done = refreshBatch(minAge);
             total += done;
         } while (done == settings.batchDays() && !Thread.currentThread().isInterrupted());
         return total;
+    }
+
+    private int refreshBatch(Duration minAge) {
+        long start = System.nanoTime();
+        int done = jdbi.withExtension(PeriodRefreshDao.class, dao -> dao.refresh(settings.batchDays(), minAge.toMillis()));
+        transactionLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        daysRefreshed.increment(done);
+        return done;
     }
 
     /** Days marked stale and not yet re-folded. */
@@ -77,13 +84,12 @@ public final class PeriodRefresher implements AutoCloseable {
         return jdbi.withExtension(PeriodRefreshDao.class, PeriodRefreshDao::staleDays);
     }
 
-    private void refreshQuietly() {
+    private void refreshOneBatchQuietly() {
         try {
-            refreshStale(settings.interval());
+            refreshBatch(settings.interval());
         } catch (RuntimeException e) {
             failures.increment();
-            LOG.warn("Refreshing the day and month tables failed; retrying in {} (the views stay exact meanwhile): {}",
-                    settings.interval(), e.toString());
+            LOG.warn("Refreshing the day and month tables failed; retrying in {} (the views stay exact meanwhile): {}", TICK, e.toString());
         }
     }
 
