@@ -344,6 +344,25 @@ class SinkServiceIT {
 
 
     @Test
+    void theBackgroundRefreshBringsTheDayAndMonthTablesUpToDate() {
+        String topic = "rollups-periods";
+        pipeline.createTopic(topic, 2);
+        try (SinkService sink = pipeline.startSink("sink-periods", topic, 50, BatchHooks.NONE)) {
+            pipeline.produce(topic, updates("periods", 5, 1, 3));
+            Poll.until("hours stored", () -> stored("periods").equals(expected("periods", 5, 3)));
+            Poll.until("days and months refreshed", () -> pipeline.query("""
+                    SELECT 1 FROM usage_daily_rollups d JOIN usage_monthly_rollups m USING (org_id, billing_account_id, feature_code)
+                    WHERE d.billing_account_id LIKE 'periods-%' AND d.event_count = 3 AND m.event_count = 3
+                      AND NOT EXISTS (SELECT 1 FROM usage_periods_stale s WHERE s.billing_account_id = d.billing_account_id)""").size() == 5);
+            assertThat(pipeline.query("SELECT billing_account_id, quantity_sum FROM usage_daily_rollups WHERE billing_account_id LIKE 'periods-%'"))
+                    .allSatisfy(row -> assertThat(((BigDecimal) row.get("quantity_sum")).stripTrailingZeros().toPlainString())
+                            .isEqualTo(new BigDecimal("3." + ((String) row.get("billing_account_id")).substring("periods-".length()))
+                                    .stripTrailingZeros().toPlainString()));
+            assertThat(pipeline.get(sink.httpPort(), "/metrics").body()).contains("sink_periods_days_refreshed_total");
+        }
+    }
+
+    @Test
     void startsBeforeItsTopicExistsAndConsumesOnceSomeoneCreatesIt() {
         String topic = "rollups-created-later";
         SinkConfig config = pipeline.sinkConfig("sink-created-later", topic, 100);

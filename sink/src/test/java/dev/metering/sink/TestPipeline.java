@@ -116,6 +116,7 @@ final class TestPipeline implements AutoCloseable {
         env.put("SINK_DB_CHECK_INTERVAL", "300ms");
         env.put("SINK_DB_CONNECT_TIMEOUT", "1s");
         env.put("METERING_TOPIC_PARTITIONS", "2");
+        env.put("SINK_PERIOD_REFRESH_INTERVAL", "1s"); // so the background refresh runs during the tests
         return SinkConfig.fromEnv(new Env(env));
     }
 
