@@ -434,7 +434,7 @@ CREATE TRIGGER usage_rollups_deleted_mark_periods AFTER DELETE ON usage_rollups
     REFERENCING OLD TABLE AS old_hours FOR EACH STATEMENT EXECUTE FUNCTION metering_mark_periods_stale();
 
 -- Every existing hour's day is stale: the views fold them on read, as before, until the sink's first refreshes fill
--- the tables (or run SELECT metering_refresh_periods(100000, interval '0') by hand).
+-- the tables (or call SELECT metering_refresh_periods(1000, interval '0') by hand, one transaction per call, until it returns 0).
 INSERT INTO usage_periods_stale (org_id, billing_account_id, feature_code, day_start)
 SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('day', window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
 FROM usage_rollups
