@@ -151,11 +151,6 @@ public final class SinkService implements AutoCloseable {
         return current != null && current.caughtUp();
     }
 
-    /** The background refresh of the day and month tables (null before {@link #start()}). */
-    public PeriodRefresher periodRefresher() {
-        return periodRefresher;
-    }
-
     /** Null when ready, otherwise why not. */
     public String notReadyReason() {
         SinkLoop current = loop;

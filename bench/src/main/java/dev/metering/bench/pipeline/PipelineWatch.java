@@ -134,7 +134,7 @@ public final class PipelineWatch implements AutoCloseable {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         long stale = jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays);
-        while (jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays) > 0) {
+        for (long remaining = stale; remaining > 0; remaining = jdbi.withExtension(RollupQueries.class, RollupQueries::staleDays)) {
             if (jdbi.withExtension(RollupQueries.class, queries -> queries.refreshPeriods(1_000)) == 0) {
                 Thread.sleep(50); // the sink's own refresh is running
             }

@@ -9,7 +9,4 @@ interface PeriodRefreshDao {
     /** Re-folds up to {@code maxDays} days stale for at least {@code minAgeMillis}, and their months; how many it did. */
     @SqlQuery("SELECT metering_refresh_periods(:maxDays, :minAgeMillis * interval '1 millisecond')")
     int refresh(@Bind("maxDays") int maxDays, @Bind("minAgeMillis") long minAgeMillis);
-
-    @SqlQuery("SELECT count(*) FROM usage_periods_stale")
-    long staleDays();
 }

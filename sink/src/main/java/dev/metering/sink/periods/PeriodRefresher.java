@@ -79,11 +79,6 @@ public final class PeriodRefresher implements AutoCloseable {
         return done;
     }
 
-    /** Days marked stale and not yet re-folded. */
-    public long staleDays() {
-        return jdbi.withExtension(PeriodRefreshDao.class, PeriodRefreshDao::staleDays);
-    }
-
     private void refreshOneBatchQuietly() {
         try {
             refreshBatch(settings.interval());
