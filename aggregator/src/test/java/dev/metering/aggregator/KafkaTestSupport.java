@@ -14,10 +14,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -28,9 +30,13 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Producing events and reading rollups and dead letters (read_committed) on a real broker, with generous timeouts. */
 final class KafkaTestSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaTestSupport.class);
     static final Duration TIMEOUT = Duration.ofMinutes(3);
     private final String bootstrapServers;
     /** When {@link #readRollupsUntil} last saw every expected count reached (before its quiet-period reads). */
@@ -40,29 +46,64 @@ final class KafkaTestSupport {
         this.bootstrapServers = bootstrapServers;
     }
 
-    /** Sends the events keyed by account, with {@code undecodable} garbage records spread among them. */
+    /**
+     * Sends the events keyed by account, with {@code undecodable} garbage records spread among them. Records whose send
+     * fails are sent again by a new producer, as a client retries: around a broker restart an idempotent producer was
+     * seen to fail its sends with OUT_OF_ORDER_SEQUENCE_NUMBER until they timed out, which had silently dropped them
+     * from the test's input. A resent record may have been written already; the aggregator counts it once.
+     */
     void produce(SchemaRegistryClient registry, List<UsageEvent> events, int undecodable) {
+        AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(registry, false);
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        int garbageEvery = undecodable == 0 ? Integer.MAX_VALUE : Math.max(1, events.size() / undecodable);
+        int garbage = 0;
+        for (int i = 0; i < events.size(); i++) {
+            UsageEvent event = events.get(i);
+            byte[] key = event.getBillingAccountId().getBytes(StandardCharsets.UTF_8);
+            records.add(new ProducerRecord<>(Topics.USAGE_EVENTS, key, serializer.serialize(Topics.USAGE_EVENTS, event)));
+            if (garbage < undecodable && i % garbageEvery == 0) {
+                records.add(new ProducerRecord<>(Topics.USAGE_EVENTS, key, ("not avro " + i).getBytes(StandardCharsets.UTF_8)));
+                garbage++;
+            }
+        }
+        Exception lastFailure = null;
+        for (int attempt = 1; attempt <= 3 && !records.isEmpty(); attempt++) {
+            List<ProducerRecord<byte[], byte[]>> failed = Collections.synchronizedList(new ArrayList<>());
+            AtomicReference<Exception> failure = new AtomicReference<>();
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (ProducerRecord<byte[], byte[]> record : records) {
+                    producer.send(record, (metadata, exception) -> {
+                        if (exception != null) {
+                            failed.add(record);
+                            failure.set(exception);
+                        }
+                    });
+                }
+                producer.flush();
+            }
+            if (!failed.isEmpty()) {
+                lastFailure = failure.get();
+                LOG.warn("{} of {} records failed to send (attempt {}), sending them again: {}", failed.size(), records.size(), attempt,
+                        lastFailure.toString());
+            }
+            records = new ArrayList<>(failed);
+        }
+        if (!records.isEmpty()) {
+            throw new AssertionError(records.size() + " records could not be sent to " + Topics.USAGE_EVENTS, lastFailure);
+        }
+    }
+
+    /** Idempotent, acks=all; a send gives up after 30 s (Kafka's default is 2 min) so that a failed send is retried soon. */
+    private Map<String, Object> producerProps() {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-        AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(registry, false);
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            int garbageEvery = undecodable == 0 ? Integer.MAX_VALUE : Math.max(1, events.size() / undecodable);
-            int garbage = 0;
-            for (int i = 0; i < events.size(); i++) {
-                UsageEvent event = events.get(i);
-                byte[] key = event.getBillingAccountId().getBytes(StandardCharsets.UTF_8);
-                producer.send(new ProducerRecord<>(Topics.USAGE_EVENTS, key, serializer.serialize(Topics.USAGE_EVENTS, event)));
-                if (garbage < undecodable && i % garbageEvery == 0) {
-                    producer.send(new ProducerRecord<>(Topics.USAGE_EVENTS, key, ("not avro " + i).getBytes(StandardCharsets.UTF_8)));
-                    garbage++;
-                }
-            }
-            producer.flush();
-        }
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+        return props;
     }
 
     private Map<String, Object> readCommittedConsumer(String group) {
@@ -84,15 +125,19 @@ final class KafkaTestSupport {
         try (KafkaConsumer<RollupKey, Rollup> consumer = new KafkaConsumer<>(readCommittedConsumer("rollups-reader"),
                 new AvroDeserializer<>(RollupKey.class, registry), new AvroDeserializer<>(Rollup.class, registry))) {
             consumer.subscribe(List.of(Topics.USAGE_ROLLUPS));
-            poll(() -> {
-                for (ConsumerRecord<RollupKey, Rollup> record : consumer.poll(Duration.ofMillis(500))) {
-                    latest.put(record.key(), Expected.of(record.value()));
-                }
-                return expected.entrySet().stream().allMatch(entry -> {
-                    Expected got = latest.get(entry.getKey());
-                    return got != null && got.count() >= entry.getValue().count();
-                });
-            }, "all rollups to reach their expected event counts");
+            try {
+                poll(() -> {
+                    for (ConsumerRecord<RollupKey, Rollup> record : consumer.poll(Duration.ofMillis(500))) {
+                        latest.put(record.key(), Expected.of(record.value()));
+                    }
+                    return expected.entrySet().stream().allMatch(entry -> {
+                        Expected got = latest.get(entry.getKey());
+                        return got != null && got.count() >= entry.getValue().count();
+                    });
+                }, "all rollups to reach their expected event counts");
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError(shortfall(expected, latest), e);
+            }
             convergedAtNanos = System.nanoTime();
             // Anything still in flight would change a count: read what is committed until nothing more arrives.
             int quietPolls = 0;
@@ -103,6 +148,32 @@ final class KafkaTestSupport {
             }
         }
         return latest;
+    }
+
+    /** Which rollups fell short when the wait gave up: missing or lost events look different from a slow pipeline. */
+    private static String shortfall(Map<RollupKey, Expected> expected, Map<RollupKey, Expected> latest) {
+        List<String> examples = new ArrayList<>();
+        int missing = 0;
+        int arrivedShort = 0;
+        long eventsShort = 0;
+        for (var entry : expected.entrySet()) {
+            Expected got = latest.get(entry.getKey());
+            long gotCount = got == null ? 0 : got.count();
+            if (gotCount < entry.getValue().count()) {
+                if (got == null) {
+                    missing++;
+                } else {
+                    arrivedShort++;
+                }
+                eventsShort += entry.getValue().count() - gotCount;
+                if (examples.size() < 10) {
+                    examples.add(entry.getKey().getBillingAccountId() + "/" + entry.getKey().getFeatureCode() + "@" + entry.getKey().getWindowStart()
+                            + " " + gotCount + " of " + entry.getValue().count());
+                }
+            }
+        }
+        return "of " + expected.size() + " expected rollups, " + missing + " never arrived and " + arrivedShort + " arrived short of their count ("
+                + eventsShort + " events in all); e.g. " + examples;
     }
 
     /** Every committed record on {@code usage-events-dlq}, once there are at least {@code atLeast}. */

@@ -11,11 +11,13 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -186,6 +188,21 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether every partition of every topic has a leader again. A restarted broker answers metadata requests before
+     * it leads its partitions; a producer sending then gets NOT_LEADER_OR_FOLLOWER and retries, and an idempotent
+     * producer's retries around that moment were seen to end in endless OUT_OF_ORDER_SEQUENCE_NUMBER errors.
+     */
+    private static boolean everyPartitionLed(Admin admin) throws Exception {
+        Set<String> topics = admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get(10, TimeUnit.SECONDS);
+        if (topics.isEmpty()) {
+            return true;
+        }
+        return admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                .flatMap(topic -> topic.partitions().stream())
+                .allMatch(partition -> partition.leader() != null && !partition.leader().isEmpty());
+    }
+
     private void awaitReady() {
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         Exception last = null;
@@ -194,7 +211,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"))) {
             while (System.nanoTime() < deadline) {
                 try {
-                    if (!admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).isEmpty()) {
+                    if (!admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).isEmpty() && everyPartitionLed(admin)) {
                         return;
                     }
                 } catch (Exception e) {
