@@ -247,6 +247,7 @@ DECLARE
     accounts text[];
     features text[];
     days     timestamptz[];
+    emptied  integer;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('metering_refresh_periods')) THEN
         RETURN 0;
@@ -322,6 +323,7 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM usage_rollups h
                       WHERE h.org_id = k.org_id AND h.billing_account_id = k.billing_account_id AND h.feature_code = k.feature_code
                         AND h.window_size = 'HOUR' AND h.window_start >= k.day_start AND h.window_start < k.day_start + interval '24 hours');
+    GET DIAGNOSTICS emptied = ROW_COUNT;
 
     -- Their months, from the day rows. A month row is the fold of the month's day rows: exact once none of its days is
     -- marked (until then the views fold it from usage_daily, and the refresh of its last marked day folds it again).
@@ -375,15 +377,18 @@ BEGIN
         reverted_quantity = EXCLUDED.reverted_quantity,
         revert_count = EXCLUDED.revert_count;
 
-    -- A month whose days were all deleted.
-    DELETE FROM usage_monthly_rollups m
-    USING (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_start
-           FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)) k
-    WHERE m.org_id = k.org_id AND m.billing_account_id = k.billing_account_id AND m.feature_code = k.feature_code
-      AND m.month_start = k.month_start
-      AND NOT EXISTS (SELECT 1 FROM usage_daily_rollups d
-                      WHERE d.org_id = k.org_id AND d.billing_account_id = k.billing_account_id AND d.feature_code = k.feature_code
-                        AND d.window_start >= m.month_start AND d.window_start < m.month_end);
+    -- A month whose days were all deleted: only where this call deleted a day (a month row always has a day row
+    -- otherwise, since a day row only goes with the call that also checks its month).
+    IF emptied > 0 THEN
+        DELETE FROM usage_monthly_rollups m
+        USING (SELECT DISTINCT org_id, billing_account_id, feature_code, date_trunc('month', day_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_start
+               FROM unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)) k
+        WHERE m.org_id = k.org_id AND m.billing_account_id = k.billing_account_id AND m.feature_code = k.feature_code
+          AND m.month_start = k.month_start
+          AND NOT EXISTS (SELECT 1 FROM usage_daily_rollups d
+                          WHERE d.org_id = m.org_id AND d.billing_account_id = m.billing_account_id AND d.feature_code = m.feature_code
+                            AND d.window_start >= m.month_start AND d.window_start < m.month_end);
+    END IF;
 
     DELETE FROM usage_periods_stale s
     USING unnest(orgs, accounts, features, days) AS k(org_id, billing_account_id, feature_code, day_start)

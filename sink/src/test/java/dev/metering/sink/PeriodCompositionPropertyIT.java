@@ -28,6 +28,7 @@ import java.util.function.Function;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -114,6 +115,24 @@ class PeriodCompositionPropertyIT {
             assertPeriodsComposeFrom(kept, account);
             assertTablesHold(kept, account);
         }
+    }
+
+    /** A month (and a day) whose every hour was deleted leaves the tables at the next refresh; its neighbours stay. */
+    @Example
+    void aMonthWhoseHoursWereAllDeletedLeavesTheTables() throws SQLException {
+        String account = "compose-" + ACCOUNTS.incrementAndGet();
+        BigDecimal amount = new BigDecimal("2.5").setScale(12);
+        Hour january = new Hour(30, amount, amount, false, 3, amount, amount, BigDecimal.ZERO.setScale(12));
+        Hour february = new Hour(60, amount, amount, false, 4, amount, amount, BigDecimal.ZERO.setScale(12));
+        write(account, List.of(january, february), 1, false, false);
+        refresher.refreshStale(Duration.ZERO);
+        assertTablesHold(List.of(january, february), account);
+
+        delete(account, List.of(february.start()));
+        refresher.refreshStale(Duration.ZERO);
+        assertThat(stored("usage_monthly_rollups", "month_start", account)).as("months left").hasSize(1);
+        assertTablesHold(List.of(january), account);
+        assertPeriodsComposeFrom(List.of(january), account);
     }
 
     private static void assertTablesHold(List<Hour> hours, String account) throws SQLException {
