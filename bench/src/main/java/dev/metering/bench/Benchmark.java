@@ -424,6 +424,12 @@ public final class Benchmark implements Callable<Integer> {
         String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
         run.figure(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s", CONSUMER, Reference::rate);
         run.figure(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s", CONSUMER, Reference::rate);
+        double cpuTotal = drain.cpuMicrosPerEvent().values().stream().mapToDouble(Double::doubleValue).sum();
+        drain.cpuMicrosPerEvent().forEach((component, micros) -> run.figure(drainGroup,
+                String.format(Locale.ROOT, "CPU per event until the rows are in usage_hourly: %s (%.0f %%)", component, 100 * micros / cpuTotal),
+                micros, "µs", "none", reference -> Double.NaN));
+        run.figure(drainGroup, String.format(Locale.ROOT, "CPU per event, all of them (%.2f cores busy on average)",
+                cpuTotal * drain.endToEndEventsPerSecond() / 1e6), cpuTotal, "µs", "none", reference -> Double.NaN);
     }
 
     /**

@@ -12,8 +12,10 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -30,7 +32,7 @@ public final class AggregatorDrain {
      * @param sinkSeconds     from starting the aggregator until {@code usage_hourly} held every drained event
      */
     public record Result(long events, double fillSeconds, double seconds, double eventsPerSecond, double sinkSeconds,
-                         double endToEndEventsPerSecond) {
+                         double endToEndEventsPerSecond, Map<String, Double> cpuMicrosPerEvent) {
     }
 
     private final BenchPipeline pipeline;
@@ -54,6 +56,7 @@ public final class AggregatorDrain {
         long backlog = watch.aggregatorLag();
         progress.line("%s: %,d events waiting in %s (filled in %.1f s); starting the aggregator", phase, backlog, Topics.USAGE_EVENTS, fillSeconds);
 
+        CpuUse.Snapshot cpuAtStart = CpuUse.snapshot();
         long start = System.nanoTime();
         pipeline.startAggregator();
         long startCommitted = watch.committedOffsetSum();
@@ -82,8 +85,12 @@ public final class AggregatorDrain {
         BigDecimal expected = BigDecimal.valueOf(workload.quantityOfFirst(events));
         watch.awaitHourlyQuantity(workload.accountPattern(), expected, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), phase);
         double sinkSeconds = (System.nanoTime() - start) / 1e9;
-        progress.line("%s: all %,d events in usage_hourly %.1f s after the aggregator started", phase, events, sinkSeconds);
-        return new Result(backlog, fillSeconds, seconds, backlog / seconds, sinkSeconds, events / sinkSeconds);
+        // Until the sink is done: the CPU every component spent on the drain, start-up included.
+        Map<String, Double> cpu = CpuUse.snapshot().microsPerEventSince(cpuAtStart, events);
+        progress.line("%s: all %,d events in usage_hourly %.1f s after the aggregator started; CPU per event: %s", phase, events, sinkSeconds,
+                cpu.entrySet().stream().map(entry -> String.format(Locale.ROOT, "%s %.1f µs", entry.getKey(), entry.getValue()))
+                        .collect(Collectors.joining(", ")));
+        return new Result(backlog, fillSeconds, seconds, backlog / seconds, sinkSeconds, events / sinkSeconds, cpu);
     }
 
     private void fill(String phase, Workload workload, long events) throws InterruptedException {

@@ -44,7 +44,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
  * horizontal bars, with the ratio (ours ÷ reference) printed at the right of each pair. Throughput and latency are
  * separate panels, each on a logarithmic axis when its values span a decade or more. Figures that name a traffic
  * shape ("uniform", "skewed") are placed next to their other-shape twin. Figures without a reference (the analyst
- * queries) get a small panel of their own below; figures in other units are left out (there are none today).
+ * queries) get a small panel of their own below; figures in other units (the drain's CPU µs per event) are left out.
  */
 final class ComparisonChart {
     static final int WIDTH = 1400;

@@ -1,0 +1,123 @@
+package dev.metering.bench.pipeline;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * CPU time used on this machine, by component of the pipeline, so a phase can say what limits it in µs per event.
+ * Threads of this JVM are told apart by name (Kafka Streams names its threads after the application; the sink names
+ * its own); the JIT compiler's and the garbage collector's threads are read from {@code /proc/self/task} (Linux; zero
+ * elsewhere); the broker runs in this JVM too, so it is counted with whatever else the JVM does (the benchmark's own
+ * polling, the idle services). PostgreSQL is the sum over the processes named {@code postgres} that this user may
+ * inspect (a database on another machine shows as zero).
+ */
+public final class CpuUse {
+    public static final String STREAM_THREADS = "aggregator stream threads";
+    public static final String STREAM_PRODUCERS = "aggregator producers' I/O threads";
+    public static final String SINK = "sink threads";
+    public static final String JIT = "JIT compiler threads";
+    public static final String GC = "garbage collector threads";
+    public static final String REST_OF_JVM = "broker and the rest of the JVM";
+    /** Linux's USER_HZ, the unit of the CPU times in /proc (100 on every mainstream build). */
+    private static final long NANOS_PER_CLOCK_TICK = 10_000_000L;
+    public static final String POSTGRES = "PostgreSQL processes";
+
+    /** CPU nanoseconds used so far, by component. */
+    public record Snapshot(Map<String, Long> nanos) {
+        /** CPU µs per event between {@code earlier} and this snapshot, by component; a component's figure is never negative. */
+        public Map<String, Double> microsPerEventSince(Snapshot earlier, long events) {
+            Map<String, Double> perEvent = new LinkedHashMap<>();
+            nanos.forEach((component, now) -> perEvent.put(component,
+                    Math.max(0, now - earlier.nanos.getOrDefault(component, 0L)) / 1e3 / Math.max(1, events)));
+            return perEvent;
+        }
+    }
+
+    private CpuUse() {
+    }
+
+    public static Snapshot snapshot() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long streamThreads = 0;
+        long streamProducers = 0;
+        long sink = 0;
+        for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            long cpu = info == null ? -1 : threads.getThreadCpuTime(info.getThreadId());
+            if (cpu < 0) {
+                continue; // ended meanwhile, or CPU time not measured
+            }
+            String name = info.getThreadName();
+            if (name.startsWith("kafka-producer-network-thread") && name.contains("-StreamThread-")) {
+                streamProducers += cpu;
+            } else if (name.contains("-StreamThread-")) {
+                streamThreads += cpu;
+            } else if (name.startsWith("metering-sink-")) {
+                sink += cpu;
+            }
+        }
+        long process = cpuNanos(ProcessHandle.current());
+        long jit = 0;
+        long gc = 0;
+        for (Map.Entry<String, Long> thread : nativeThreadCpuNanos().entrySet()) {
+            String name = thread.getKey();
+            if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+                jit += thread.getValue();
+            } else if (name.startsWith("GC Thread") || name.startsWith("G1 ") || name.equals("VM Thread")) {
+                gc += thread.getValue();
+            }
+        }
+        long postgres = ProcessHandle.allProcesses()
+                .filter(handle -> handle.info().command().map(command -> command.endsWith("/postgres")).orElse(false))
+                .mapToLong(CpuUse::cpuNanos)
+                .sum();
+        Map<String, Long> nanos = new LinkedHashMap<>();
+        nanos.put(STREAM_THREADS, streamThreads);
+        nanos.put(STREAM_PRODUCERS, streamProducers);
+        nanos.put(SINK, sink);
+        nanos.put(JIT, jit);
+        nanos.put(GC, gc);
+        nanos.put(REST_OF_JVM, process - streamThreads - streamProducers - sink - jit - gc);
+        nanos.put(POSTGRES, postgres);
+        return new Snapshot(nanos);
+    }
+
+    /**
+     * CPU time of each thread of this process by its kernel name (JVM-internal threads such as the compilers are not
+     * Java threads, so ThreadMXBean does not see them); summed over threads of the same name.
+     */
+    private static Map<String, Long> nativeThreadCpuNanos() {
+        Map<String, Long> byName = new LinkedHashMap<>();
+        Path tasks = Path.of("/proc/self/task");
+        if (!Files.isDirectory(tasks)) {
+            return byName;
+        }
+        try (Stream<Path> threads = Files.list(tasks)) {
+            threads.forEach(thread -> {
+                try {
+                    String stat = Files.readString(thread.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                    byName.merge(name, ticks * NANOS_PER_CLOCK_TICK, Long::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended while being read
+                }
+            });
+        } catch (IOException e) {
+            return byName;
+        }
+        return byName;
+    }
+
+    private static long cpuNanos(ProcessHandle process) {
+        return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+}

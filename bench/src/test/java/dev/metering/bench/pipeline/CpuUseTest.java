@@ -1,0 +1,46 @@
+package dev.metering.bench.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+class CpuUseTest {
+    private static final long BUSY_NANOS = 50_000_000L;
+    /** Where the busy loop's result goes, so the compiler cannot drop the loop. */
+    private static volatile long spun;
+
+    @Test
+    void aThreadsCpuTimeGoesToTheComponentItsNameBelongsTo() throws Exception {
+        CpuUse.Snapshot before = CpuUse.snapshot();
+        CountDownLatch busyEnough = new CountDownLatch(1);
+        CountDownLatch measured = new CountDownLatch(1);
+        Thread streamThread = new Thread(() -> {
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long spin = 0;
+            while (threads.getCurrentThreadCpuTime() < BUSY_NANOS) {
+                spin += System.nanoTime() % 7;
+            }
+            busyEnough.countDown();
+            try {
+                measured.await(); // alive until measured: a finished thread's CPU time can no longer be read
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            spun = spin;
+        }, "metering-aggregator-test-StreamThread-1");
+        streamThread.start();
+        busyEnough.await();
+        Map<String, Double> micros = CpuUse.snapshot().microsPerEventSince(before, 1);
+        measured.countDown();
+        streamThread.join();
+
+        assertThat(micros.get(CpuUse.STREAM_THREADS)).isGreaterThanOrEqualTo(BUSY_NANOS / 1e3);
+        assertThat(micros.get(CpuUse.SINK)).isLessThan(BUSY_NANOS / 1e3);
+        assertThat(micros.values()).allSatisfy(value -> assertThat(value).isNotNegative());
+        assertThat(micros).containsKeys(CpuUse.STREAM_PRODUCERS, CpuUse.JIT, CpuUse.GC, CpuUse.REST_OF_JVM, CpuUse.POSTGRES);
+    }
+}
