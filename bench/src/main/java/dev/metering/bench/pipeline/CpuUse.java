@@ -26,9 +26,9 @@ public final class CpuUse {
     public static final String JIT = "JIT compiler threads";
     public static final String GC = "garbage collector threads";
     public static final String REST_OF_JVM = "broker and the rest of the JVM";
+    public static final String POSTGRES = "PostgreSQL processes";
     /** Linux's USER_HZ, the unit of the CPU times in /proc (100 on every mainstream build). */
     private static final long NANOS_PER_CLOCK_TICK = 10_000_000L;
-    public static final String POSTGRES = "PostgreSQL processes";
 
     /** CPU nanoseconds used so far, by component. */
     public record Snapshot(Map<String, Long> nanos) {
@@ -71,6 +71,7 @@ public final class CpuUse {
             if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
                 jit += thread.getValue();
             } else if (name.startsWith("GC Thread") || name.startsWith("G1 ") || name.equals("VM Thread")) {
+                // the VM thread runs the collector's pauses (and the JVM's other safepoint operations)
                 gc += thread.getValue();
             }
         }
