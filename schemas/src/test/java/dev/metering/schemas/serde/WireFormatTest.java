@@ -103,6 +103,44 @@ class WireFormatTest {
         assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(expected);
     }
 
+    /**
+     * One serializer reused across topics, threads and sizes (it keeps the last subject's id and a buffer per thread):
+     * every record still carries its own subject's id and exactly its own bytes.
+     */
+    @Test
+    void aReusedSerializerWritesEachRecordUnderItsOwnSubjectAndNothingOfTheRecordBefore() throws Exception {
+        Map<String, Integer> idsBySubject = Map.of("usage-events-value", 7, "usage-events-dlq-value", 8);
+        SchemaRegistryClient registry = new SchemaRegistryClient() {
+            @Override
+            public int register(String subject, Schema schema) {
+                return idsBySubject.get(subject);
+            }
+
+            @Override
+            public Schema schemaById(int id) {
+                return UsageEvent.getClassSchema();
+            }
+        };
+        AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(registry, false);
+        UsageEvent small = sampleEvent();
+        UsageEvent large = sampleEvent();
+        large.setDescription("d".repeat(100_000));
+        AvroDeserializer<UsageEvent> deserializer = new AvroDeserializer<>(UsageEvent.class, registry);
+
+        for (String topic : new String[] {"usage-events", "usage-events-dlq", "usage-events", "usage-events"}) {
+            for (UsageEvent event : new UsageEvent[] {small, large, small}) {
+                byte[] bytes = serializer.serialize(topic, event);
+                assertThat(ByteBuffer.wrap(bytes, 1, 4).getInt()).as(topic).isEqualTo(idsBySubject.get(topic + "-value"));
+                assertThat(deserializer.deserialize(topic, bytes)).isEqualTo(event);
+            }
+        }
+        byte[][] fromAnotherThread = new byte[1][];
+        Thread other = new Thread(() -> fromAnotherThread[0] = serializer.serialize("usage-events", large));
+        other.start();
+        other.join();
+        assertThat(fromAnotherThread[0]).isEqualTo(serializer.serialize("usage-events", large));
+    }
+
     @Test
     void roundTripKeepsEveryFieldExactly() {
         SchemaRegistryClient registry = InMemorySchemaRegistry.named("roundtrip-" + UUID.randomUUID());
