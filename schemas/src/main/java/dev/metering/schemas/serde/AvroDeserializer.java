@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Conversion;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DatumReader;
@@ -27,6 +28,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     private final Schema readerSchema;
     private SchemaRegistryClient registry;
     private final Map<Integer, DatumReader<T>> readersByWriterId = new ConcurrentHashMap<>();
+    private final SpecificData model;
 
     public AvroDeserializer(Class<T> type) {
         this(type, null);
@@ -34,7 +36,23 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
 
     public AvroDeserializer(Class<T> type, SchemaRegistryClient registry) {
         this.readerSchema = SpecificData.get().getSchema(Objects.requireNonNull(type));
+        this.model = readerModel(readerSchema, type.getClassLoader());
         this.registry = registry;
+    }
+
+    /**
+     * The generated class's own model (its logical-type conversions) with Avro's fast reader on: it plans how to read a
+     * writer schema into the class once, instead of resolving the two schemas field by field for every record, which
+     * halved the time to read a usage event ({@code SerdeCostProbe}). Avro leaves it off unless
+     * {@code -Dorg.apache.avro.fastread=true}; this is a copy, so the generated class's shared model stays as it is.
+     */
+    private static SpecificData readerModel(Schema schema, ClassLoader classLoader) {
+        SpecificData model = new SpecificData(classLoader);
+        for (Conversion<?> conversion : SpecificData.getForSchema(schema).getConversions()) {
+            model.addLogicalTypeConversion(conversion);
+        }
+        model.setFastReaderEnabled(true);
+        return model;
     }
 
     @Override
@@ -63,7 +81,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         int schemaId = buffer.getInt();
         DatumReader<T> reader;
         try {
-            reader = readersByWriterId.computeIfAbsent(schemaId, id -> new SpecificDatumReader<>(registry.schemaById(id), readerSchema));
+            reader = readersByWriterId.computeIfAbsent(schemaId, id -> new SpecificDatumReader<>(registry.schemaById(id), readerSchema, model));
         } catch (RuntimeException e) {
             throw new SerializationException("Could not get writer schema " + schemaId + " for topic " + topic + ": " + e.getMessage(), e);
         }
