@@ -38,7 +38,7 @@ class SerdeCostProbe {
         UsageEvent[] events = new UsageEvent[RECORDS];
         Rollup[] rollups = new Rollup[RECORDS];
         for (int i = 0; i < RECORDS; i++) {
-            events[i] = event(random, i);
+            events[i] = event(random);
             rollups[i] = rollup(random, i);
         }
         report("usage event", events, new AvroSerializer<>(registry, false), new AvroDeserializer<>(UsageEvent.class, registry));
@@ -77,7 +77,7 @@ class SerdeCostProbe {
         return Arrays.stream(micros).min().orElseThrow();
     }
 
-    private static UsageEvent event(Random random, int i) {
+    private static UsageEvent event(Random random) {
         return UsageEvent.newBuilder()
                 .setEventId("evt-" + Long.toHexString(random.nextLong()))
                 .setBillingAccountId("acct-" + random.nextInt(10_000))
