@@ -94,7 +94,7 @@ final class KafkaTestSupport {
     }
 
     /** Idempotent, acks=all; a send gives up after 30 s (Kafka's default is 2 min) so that a failed send is retried soon. */
-    private Map<String, Object> producerProps() {
+    Map<String, Object> producerProps() {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -106,7 +106,7 @@ final class KafkaTestSupport {
         return props;
     }
 
-    private Map<String, Object> readCommittedConsumer(String group) {
+    Map<String, Object> readCommittedConsumer(String group) {
         Map<String, Object> props = new HashMap<>();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group + "-" + UUID.randomUUID());

@@ -13,13 +13,17 @@ import java.time.Instant;
  * One hour's rollup as the aggregator keeps it in its state store: compact binary, no Avro (Avro is only for the
  * topic). Decimals are stored as their unscaled value at the schemas' scale 12.
  *
- * <p>Format (version 2): {@code 2, count:long, sum, billable, latestValue, min, max: decimal, latestType:byte,
+ * <p>Format (version 3): {@code 3, count:long, sum, billable, latestValue, min, max: decimal, latestType:byte,
  * latestTime, first, last: long, latestId: string, absoluteTime: long (Long.MIN_VALUE = none), absoluteId: string,
- * reverted: decimal, revertCount: long, resets: long} where decimal = length byte + two's-complement unscaled bytes,
- * string = int length + UTF-8. Version 1 (without the last three) is still read: no reverts, no ABSOLUTE counted.
+ * reverted: decimal, revertCount: long, resets: long, change: long} where decimal = length byte + two's-complement
+ * unscaled bytes, string = int length + UTF-8. {@code change} is the aggregator task's number of the write (see
+ * {@link #change}), last so that it is read without decoding the rest. Older versions are still read: version 2
+ * (eight zero bytes where {@code change} is: change 0), version 1 (also without the reverts and resets: no reverts, no
+ * ABSOLUTE counted). (Version 2 counted its size eight bytes too large; version 3 puts the change number there.)
  */
 public final class RollupState {
-    private static final byte VERSION = 2;
+    private static final byte VERSION = 3;
+    private static final byte VERSION_WITHOUT_CHANGE = 2;
     private static final byte VERSION_WITHOUT_REVERTS = 1;
     private static final long NONE = Long.MIN_VALUE;
 
@@ -85,12 +89,17 @@ public final class RollupState {
                 .build();
     }
 
-    public byte[] encode() {
+    /**
+     * The binary form, stamped with {@code change}: the number the aggregator task gives this write (increasing within
+     * the task), by which it tells after a restore which hours changed after its last emit.
+     */
+    public byte[] encode(long change) {
         byte[] latestIdBytes = latestId.getBytes(StandardCharsets.UTF_8);
         byte[] absoluteIdBytes = absoluteId == null ? new byte[0] : absoluteId.getBytes(StandardCharsets.UTF_8);
         byte[][] decimals = {unscaled(sum), unscaled(billable), unscaled(latestValue), unscaled(min), unscaled(max)};
         byte[] revertedBytes = unscaled(reverted);
-        int size = 1 + 8 + 1 + 8 * 4 + 4 + latestIdBytes.length + 8 + 4 + absoluteIdBytes.length + 1 + revertedBytes.length + 16;
+        // version, count, latestType, latestTime, first, last, absoluteTime, the two strings, reverted, revertCount, resets, change
+        int size = 1 + 8 + 1 + 8 * 4 + 4 + latestIdBytes.length + 4 + absoluteIdBytes.length + 1 + revertedBytes.length + 8 * 3;
         for (byte[] decimal : decimals) {
             size += 1 + decimal.length;
         }
@@ -103,13 +112,19 @@ public final class RollupState {
         buffer.putInt(latestIdBytes.length).put(latestIdBytes);
         buffer.putLong(absoluteTime).putInt(absoluteIdBytes.length).put(absoluteIdBytes);
         buffer.put((byte) revertedBytes.length).put(revertedBytes).putLong(revertCount).putLong(resets);
+        buffer.putLong(change);
         return buffer.array();
+    }
+
+    /** The change number {@link #encode} stamped on these bytes; 0 for a state written before version 3. */
+    public static long change(byte[] bytes) {
+        return bytes[0] == VERSION ? ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong() : 0L;
     }
 
     public static RollupState decode(byte[] bytes) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         byte version = buffer.get();
-        if (version != VERSION && version != VERSION_WITHOUT_REVERTS) {
+        if (version != VERSION && version != VERSION_WITHOUT_CHANGE && version != VERSION_WITHOUT_REVERTS) {
             throw new IllegalStateException("unknown rollup state version " + version);
         }
         RollupState state = new RollupState();
@@ -127,7 +142,7 @@ public final class RollupState {
         state.absoluteTime = buffer.getLong();
         String absoluteId = string(buffer);
         state.absoluteId = state.absoluteTime == NONE ? null : absoluteId;
-        if (version == VERSION) {
+        if (version != VERSION_WITHOUT_REVERTS) {
             state.reverted = decimal(buffer);
             state.revertCount = buffer.getLong();
             state.resets = buffer.getLong();

@@ -28,7 +28,7 @@ import org.apache.kafka.streams.state.Stores;
  *                               │ accepted-ids-v2      ├─► usage-events-dlq  (original bytes, reason in headers)
  *                               │                      └─► usage-verdicts    (identity → Verdict JSON: every revert, usages on request)
  *                               │ hour-rollups-v2
- *                               │ unemitted-rollups-v2 (emitted every AGGREGATOR_EMIT_INTERVAL by a punctuator)
+ *                               │ unemitted-rollups-v2 (the last emit's change number; emits every AGGREGATOR_EMIT_INTERVAL by a punctuator)
  * </pre>
  *
  * One processor does validation, dedupe, lateness and aggregation, so every decision about a record is
@@ -48,7 +48,10 @@ public final class AggregatorTopology {
     public static final String DEDUPE_STORE = "accepted-ids-v2";
     /** Hour rollups in compact binary (not Avro). Version 1's {@code rollup-store} held Avro HOUR and DAY rollups. */
     public static final String ROLLUP_STORE = "hour-rollups-v2";
-    /** Rollup keys changed since they were last sent to usage-rollups; changelogged, so no emit is lost in a crash. */
+    /**
+     * The change number of the hours last sent to usage-rollups (hours stored with a higher one are unsent); changelogged,
+     * so no emit is lost in a crash. One entry, written once per emit: in memory, like Kafka's own in-memory stores.
+     */
     public static final String UNEMITTED_STORE = "unemitted-rollups-v2";
 
     private AggregatorTopology() {
@@ -76,7 +79,7 @@ public final class AggregatorTopology {
                 // No cache: measured, its sorted map cost a fifth of the stream thread on uniform keys and coalesced nothing
                 // there; the emits are coalesced by unemitted-rollups instead.
                 .withCachingDisabled(), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(HashMapKeyValueStore.supplier(UNEMITTED_STORE), Serdes.String(), Serdes.ByteArray())
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(UNEMITTED_STORE), Serdes.String(), Serdes.ByteArray())
                 .withCachingDisabled(), PROCESSOR);
         topology.addSink(ROLLUPS_SINK, Topics.USAGE_ROLLUPS, rollupKeySerde.serializer(), rollupSerde.serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.USAGE_EVENTS_DLQ, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR);

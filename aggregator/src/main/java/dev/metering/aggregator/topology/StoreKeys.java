@@ -21,33 +21,37 @@ final class StoreKeys {
         return tenant.length() + ":" + tenant + billingAccountId.length() + ":" + billingAccountId + featureCode;
     }
 
-    /** An hour of a series waiting to be emitted: {@code hourStart:series}. */
-    static String unemitted(String series, long hourStart) {
+    /** An hour of a series: {@code hourStart:series}, the key of {@link Hour}s in memory and of older versions' marks. */
+    static String mark(String series, long hourStart) {
         return hourStart + ":" + series;
     }
 
     /** An hour of a series, with the parts of its series' key. */
-    record Unemitted(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
-        /** Its key in the unemitted store ({@link #unemitted}). */
+    record Hour(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
+        /** Its {@link #mark}. */
         String mark() {
-            return unemitted(series, hourStart);
+            return StoreKeys.mark(series, hourStart);
         }
     }
 
-    /** The hour of a series, built from its parts (what {@link #parseUnemitted} gives back from a mark). */
-    static Unemitted hour(String tenant, String billingAccountId, String featureCode, long hourStart) {
-        return new Unemitted(hourStart, rollup(tenant, billingAccountId, featureCode), tenant, billingAccountId, featureCode);
+    /** The hour of a series, built from its parts. */
+    static Hour hour(String tenant, String billingAccountId, String featureCode, long hourStart) {
+        return new Hour(hourStart, rollup(tenant, billingAccountId, featureCode), tenant, billingAccountId, featureCode);
     }
 
-    static Unemitted parseUnemitted(String mark) {
+    /** The hour a {@link #mark} names. */
+    static Hour parseMark(String mark) {
         int colon = mark.indexOf(':');
-        long hourStart = Long.parseLong(mark.substring(0, colon));
-        String series = mark.substring(colon + 1);
+        return parseSeries(mark.substring(colon + 1), Long.parseLong(mark.substring(0, colon)));
+    }
+
+    /** The hour of a series' key (as the rollup store holds it) starting at {@code hourStart}. */
+    static Hour parseSeries(String series, long hourStart) {
         int tenantColon = series.indexOf(':');
         int tenantEnd = tenantColon + 1 + Integer.parseInt(series.substring(0, tenantColon));
         String tenant = series.substring(tenantColon + 1, tenantEnd);
         int accountColon = series.indexOf(':', tenantEnd);
         int accountEnd = accountColon + 1 + Integer.parseInt(series.substring(tenantEnd, accountColon));
-        return new Unemitted(hourStart, series, tenant, series.substring(accountColon + 1, accountEnd), series.substring(accountEnd));
+        return new Hour(hourStart, series, tenant, series.substring(accountColon + 1, accountEnd), series.substring(accountEnd));
     }
 }

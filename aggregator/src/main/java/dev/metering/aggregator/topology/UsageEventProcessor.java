@@ -23,6 +23,7 @@ import dev.metering.schemas.serde.AvroDeserializer;
 import java.time.Clock;
 import java.time.Duration;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,6 +31,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -57,20 +60,26 @@ import org.slf4j.LoggerFactory;
  *   <li>FUTURE / LATE: {@link EventRules#judgeEventTime} against the arrival and the stream time.</li>
  * </ul>
  *
- * <p>Emission: an accepted event updates its hour's state and marks the hour in the changelogged
- * {@code unemitted-rollups} store; a wall-clock punctuator sends each marked hour's full rollup once per
- * {@code AGGREGATOR_EMIT_INTERVAL} and unmarks it, in the same transaction. A crash after a commit leaves the marks
- * in the changelog, so the next owner of the task sends them: no update is lost, and what is sent is always the
- * complete current state of the hour, so coalescing changes no figure. The marked hours and their current state are
- * also held in memory ({@link #changed}), rebuilt from the stores in {@link #init} (which runs after every restore),
- * so marking and emitting never search or copy the store's sorted map, nor read back what was just written.
+ * <p>Emission: an accepted event updates its hour's state in the rollup store, stamped with the task's next change
+ * number, and holds the hour in memory ({@link #changed}); a wall-clock punctuator sends each held hour's full rollup
+ * once per {@code AGGREGATOR_EMIT_INTERVAL} and records the last change number it sent ({@link #EMITTED_THROUGH}, in
+ * the changelogged {@code unemitted-rollups} store), in the same transaction. A crash after a commit leaves hours in
+ * the rollup store's changelog with a change number above the recorded one; {@link #init} (which runs after every
+ * restore) finds them, so the next owner of the task sends them: no update is lost, and what is sent is always the
+ * complete current state of the hour, so coalescing changes no figure. One changelog record per emit replaces the two
+ * per hour (a mark and its deletion) that versions before kept; their marks are still taken over.
  */
 final class UsageEventProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(UsageEventProcessor.class);
     /** Expired ids deleted per purge punctuation at most, so one punctuation never stalls the task for long. */
     private static final int PURGE_BATCH = 10_000;
     private static final Duration PURGE_INTERVAL = Duration.ofSeconds(1);
-    private static final byte[] MARK = new byte[0];
+    /**
+     * The one key of {@code unemitted-rollups}: the change number of the last emit. Hours of the rollup store stamped
+     * with a higher one were changed after it. (Versions before kept one entry per unsent hour, keyed by its mark,
+     * which starts with a digit.)
+     */
+    static final String EMITTED_THROUGH = "emitted-through";
 
     private final AggregatorConfig config;
     private final EventRules rules;
@@ -81,10 +90,12 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
     private KeyValueStore<String, byte[]> unemitted;
-    /** The hours marked in {@code unemitted} (by mark) with their current state: what the next emit sends. */
+    /** The hours changed since the last emit (by mark) with their current state: what the next emit sends. */
     private final Map<String, ChangedHour> changed = new LinkedHashMap<>();
+    /** The change number of this task's latest write to the rollup store. */
+    private long lastChange;
 
-    private record ChangedHour(StoreKeys.Unemitted hour, RollupState state) {
+    private record ChangedHour(StoreKeys.Hour hour, RollupState state) {
     }
 
     UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
@@ -157,7 +168,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         }
 
         long hourStart = RollupWindow.hourStart(event.getEventTime().toEpochMilli());
-        StoreKeys.Unemitted hour = StoreKeys.hour(tenant, event.getBillingAccountId(), event.getFeatureCode(), hourStart);
+        StoreKeys.Hour hour = StoreKeys.hour(tenant, event.getBillingAccountId(), event.getFeatureCode(), hourStart);
         String mark = hour.mark();
         RollupState state;
         try {
@@ -167,8 +178,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        rollupStore.put(hour.series(), state.encode(), hourStart);
-        markUnemitted(mark, hour, state);
+        store(hour, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
@@ -225,7 +235,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         } else {
             AcceptedEvent.Delta delta = (AcceptedEvent.Delta) targetEvent;
             Instant closes = rules.windowClosesAt(Instant.ofEpochMilli(delta.hourStart()));
-            StoreKeys.Unemitted hour = StoreKeys.hour(tenant, account, delta.featureCode(), delta.hourStart());
+            StoreKeys.Hour hour = StoreKeys.hour(tenant, account, delta.featureCode(), delta.hourStart());
             byte[] stored = rollupStore.fetch(hour.series(), delta.hourStart());
             if (!closes.isAfter(Instant.ofEpochMilli(now)) || stored == null) {
                 verdict = new AcceptedEvent.Revert(Reason.REVERT_LATE, usage + " is in the hour " + Instant.ofEpochMilli(delta.hourStart())
@@ -235,8 +245,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                         + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
-                rollupStore.put(hour.series(), state.encode(), delta.hourStart());
-                markUnemitted(hour.mark(), hour, state);
+                store(hour, state);
                 BigDecimal reverted = delta.reverted().add(amount);
                 acceptedIds.update(target, delta.withReverted(reverted).encode());
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
@@ -263,7 +272,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** The hour's state: the one in memory when the hour changed since the last emit (the same as stored), else the store's; null when new. */
-    private RollupState currentState(String mark, StoreKeys.Unemitted hour) {
+    private RollupState currentState(String mark, StoreKeys.Hour hour) {
         ChangedHour pending = changed.get(mark);
         if (pending != null) {
             return pending.state();
@@ -272,31 +281,56 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         return stored == null ? null : RollupState.decode(stored);
     }
 
-    /** Holds the hour's new state for the next emit; the first change since the last emit also marks it in the store. */
-    private void markUnemitted(String mark, StoreKeys.Unemitted hour, RollupState state) {
-        if (changed.put(mark, new ChangedHour(hour, state)) == null) {
-            unemitted.put(mark, MARK);
-        }
+    /** Stores the hour's new state under the task's next change number, and holds it for the next emit. */
+    private void store(StoreKeys.Hour hour, RollupState state) {
+        rollupStore.put(hour.series(), state.encode(++lastChange), hour.hourStart());
+        changed.put(hour.mark(), new ChangedHour(hour, state));
     }
 
     /**
-     * The marked hours of the store (after a restore: those a crashed owner had not sent yet) with their state. A mark
-     * whose hour has left the rollup store's retention is dropped: nothing can change that hour any more.
+     * The hours changed after the last emit (after a restore: those a crashed owner had not sent yet), with their
+     * state, and the task's latest change number. An hour that has left the rollup store's retention is not among
+     * them: nothing can change it any more.
      */
     private void loadChangedHours() {
         changed.clear(); // init runs again on the same instance when a task is revived
+        byte[] recorded = unemitted.get(EMITTED_THROUGH);
+        long emittedThrough = recorded == null ? 0L : ByteBuffer.wrap(recorded).getLong();
+        lastChange = emittedThrough;
+        try (KeyValueIterator<Windowed<String>, byte[]> hours = rollupStore.all()) {
+            while (hours.hasNext()) {
+                KeyValue<Windowed<String>, byte[]> entry = hours.next();
+                long change = RollupState.change(entry.value);
+                lastChange = Math.max(lastChange, change);
+                if (change > emittedThrough) {
+                    StoreKeys.Hour hour = StoreKeys.parseSeries(entry.key.key(), entry.key.window().start());
+                    changed.put(hour.mark(), new ChangedHour(hour, RollupState.decode(entry.value)));
+                }
+            }
+        }
+        takeOverOlderVersionsMarks();
+    }
+
+    /**
+     * Hours an older version marked unsent in {@code unemitted-rollups}: written again with a change number (so they
+     * are found as above from now on) and unmarked, in this task's transaction, so a crash cannot lose both.
+     */
+    private void takeOverOlderVersionsMarks() {
         List<String> marks = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> iterator = unemitted.all()) {
-            iterator.forEachRemaining(entry -> marks.add(entry.key));
+            iterator.forEachRemaining(entry -> {
+                if (!entry.key.equals(EMITTED_THROUGH)) {
+                    marks.add(entry.key);
+                }
+            });
         }
         for (String mark : marks) {
-            StoreKeys.Unemitted hour = StoreKeys.parseUnemitted(mark);
+            StoreKeys.Hour hour = StoreKeys.parseMark(mark);
             byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
-            if (stored == null) {
-                unemitted.delete(mark);
-            } else {
-                changed.put(mark, new ChangedHour(hour, RollupState.decode(stored)));
+            if (stored != null) {
+                store(hour, RollupState.decode(stored));
             }
+            unemitted.delete(mark);
         }
     }
 
@@ -313,7 +347,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         context.forward(new Record<Object, Object>(verdict.key(), verdict.toJson(), timestamp, new RecordHeaders()), AggregatorTopology.VERDICTS_SINK);
     }
 
-    /** Sends the current rollup of every hour changed since the last emit, and forgets the marks, in this transaction. */
+    /** Sends the current rollup of every hour changed since the last emit and records the change number it reached, in this transaction. */
     private void emitChangedRollups() {
         if (changed.isEmpty()) {
             return;
@@ -321,13 +355,13 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         Instant updatedAt = clock.instant();
         long timestamp = Math.max(0, context.currentStreamTimeMs());
         for (Map.Entry<String, ChangedHour> entry : changed.entrySet()) {
-            StoreKeys.Unemitted hour = entry.getValue().hour();
+            StoreKeys.Hour hour = entry.getValue().hour();
             RollupWindow window = RollupWindow.startingAt(hour.hourStart());
             Rollup rollup = entry.getValue().state().toRollup(hour.tenant(), hour.billingAccountId(), hour.featureCode(), window, updatedAt);
             RollupKey key = new RollupKey(hour.tenant(), hour.billingAccountId(), hour.featureCode(), RollupWindow.SIZE, window.start());
             context.forward(new Record<Object, Object>(key, rollup, timestamp, new RecordHeaders()), AggregatorTopology.ROLLUPS_SINK);
-            unemitted.delete(entry.getKey());
         }
+        unemitted.put(EMITTED_THROUGH, ByteBuffer.allocate(Long.BYTES).putLong(lastChange).array());
         metrics.emitted(changed.size());
         changed.clear();
     }

@@ -77,8 +77,27 @@ class RollupFoldPropertyTest {
             direct = Rollups.add(direct, event);
         }
         RollupWindow window = RollupWindow.containing(HOUR);
-        assertThat(RollupState.decode(direct.encode()).toRollup("t", "a", "f", window, UPDATED_AT))
+        byte[] encoded = direct.encode(7);
+        assertThat(RollupState.decode(encoded).toRollup("t", "a", "f", window, UPDATED_AT))
                 .isEqualTo(direct.toRollup("t", "a", "f", window, UPDATED_AT));
+        assertThat(RollupState.change(encoded)).isEqualTo(7);
+    }
+
+    /** What the version before the change number wrote (version 2: eight zero bytes in its place) still reads, as change 0. */
+    @Property(tries = 200)
+    void statesWrittenByTheVersionBeforeStillRead(@ForAll("hours") List<UsageEvent> events) {
+        RollupState direct = null;
+        for (UsageEvent event : events) {
+            direct = Rollups.add(direct, event);
+        }
+        byte[] current = direct.encode(Long.MAX_VALUE);
+        byte[] versionTwo = current.clone();
+        java.util.Arrays.fill(versionTwo, versionTwo.length - 8, versionTwo.length, (byte) 0);
+        versionTwo[0] = 2;
+        RollupWindow window = RollupWindow.containing(HOUR);
+        assertThat(RollupState.decode(versionTwo).toRollup("t", "a", "f", window, UPDATED_AT))
+                .isEqualTo(direct.toRollup("t", "a", "f", window, UPDATED_AT));
+        assertThat(RollupState.change(versionTwo)).isZero();
     }
 
     /**

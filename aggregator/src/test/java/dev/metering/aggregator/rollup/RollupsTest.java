@@ -27,7 +27,7 @@ class RollupsTest {
         RollupState state = null;
         for (UsageEvent event : events) {
             // Through the store's binary form each time, as the aggregator does.
-            state = RollupState.decode(Rollups.add(state, event).encode());
+            state = RollupState.decode(Rollups.add(state, event).encode(1));
         }
         return state.toRollup("default", "a", "f", window, UPDATED_AT);
     }
