@@ -178,7 +178,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        store(hour, state);
+        store(mark, hour, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
@@ -245,7 +245,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                         + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
-                store(hour, state);
+                store(hour.mark(), hour, state);
                 BigDecimal reverted = delta.reverted().add(amount);
                 acceptedIds.update(target, delta.withReverted(reverted).encode());
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
@@ -282,9 +282,9 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** Stores the hour's new state under the task's next change number, and holds it for the next emit. */
-    private void store(StoreKeys.Hour hour, RollupState state) {
+    private void store(String mark, StoreKeys.Hour hour, RollupState state) {
         rollupStore.put(hour.series(), state.encode(++lastChange), hour.hourStart());
-        changed.put(hour.mark(), new ChangedHour(hour, state));
+        changed.put(mark, new ChangedHour(hour, state));
     }
 
     /**
@@ -328,7 +328,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             StoreKeys.Hour hour = StoreKeys.parseMark(mark);
             byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
             if (stored != null) {
-                store(hour, RollupState.decode(stored));
+                store(mark, hour, RollupState.decode(stored));
             }
             unemitted.delete(mark);
         }
