@@ -11,6 +11,7 @@ import dev.metering.bench.load.Workload;
 import dev.metering.bench.pipeline.AggregatorDrain;
 import dev.metering.bench.pipeline.AnalystQueries;
 import dev.metering.bench.pipeline.BenchPipeline;
+import dev.metering.bench.pipeline.CpuUse;
 import dev.metering.bench.pipeline.Freshness;
 import dev.metering.bench.pipeline.PipelineWatch;
 import dev.metering.bench.pipeline.QueryApiTimings;
@@ -48,6 +49,8 @@ import java.util.EnumSet;
 import java.util.function.ToDoubleFunction;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -170,7 +173,7 @@ public final class Benchmark implements Callable<Integer> {
              PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(), pipeline::sinkCaughtUp,
                      pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password(), progress)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .executor(Executors.newFixedThreadPool(4)).connectTimeout(Duration.ofSeconds(5)).build();
+                    .executor(Executors.newFixedThreadPool(4, namedThreads(CpuUse.LOAD_THREAD_PREFIX + "http-"))).connectTimeout(Duration.ofSeconds(5)).build();
             run = new Run(settings, pipeline, watch, http, pipeline.requests(), UUID.randomUUID().toString().substring(0, 8), Instant.now(),
                     watch.jdbi().withExtension(RollupQueries.class, RollupQueries::serverVersion));
             warmUp(run);
@@ -350,6 +353,7 @@ public final class Benchmark implements Callable<Integer> {
         String endToEndPhase = "end to end, " + shape;
         progress.phase("End to end, " + shape + " traffic: " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
                 + " events in batches of 1000 until all are in usage_hourly");
+        CpuUse.Snapshot cpuAtStart = CpuUse.snapshot();
         long endToEndStart = System.nanoTime();
         ClosedLoop.Result sent = new ClosedLoop(run.http(), timeline, progress).run(new ClosedLoop.Plan(endToEndPhase, settings.concurrency(), batch,
                 Duration.ZERO, CATCH_UP_TIMEOUT, endToEndRequests), index -> run.requests().request(Api.BATCH, events(endToEnd, index, batch)));
@@ -357,6 +361,7 @@ public final class Benchmark implements Callable<Integer> {
         run.watch().awaitHourlyQuantity(endToEnd.accountPattern(), expected, CATCH_UP_TIMEOUT, endToEndPhase);
         double endToEndSeconds = (System.nanoTime() - endToEndStart) / 1e9;
         double endToEndRate = endToEndEventCount / endToEndSeconds;
+        Map<String, Double> cpu = CpuUse.snapshot().microsPerEventSince(cpuAtStart, endToEndEventCount);
         progress.line("%s: %,.0f events/s (all %,d in usage_hourly after %.1f s; the API took them in %.1f s)",
                 endToEndPhase, endToEndRate, endToEndEventCount, endToEndSeconds, sent.seconds());
 
@@ -364,6 +369,7 @@ public final class Benchmark implements Callable<Integer> {
         progress.phase("Naive baseline: the same " + String.format(Locale.ROOT, "%,d", endToEndEventCount)
                 + " events, one INSERT … ON CONFLICT DO UPDATE each, " + settings.concurrency() + " connections");
         BenchPipeline pipeline = run.pipeline();
+        CpuUse.Snapshot cpuBeforeNaive = CpuUse.snapshot();
         NaiveBaseline.Result naive = new NaiveBaseline(pipeline.postgres().jdbcUrl(), pipeline.postgres().username(),
                 pipeline.postgres().password(), timeline, progress).run(naivePhase, endToEnd, endToEndEventCount, settings.concurrency());
         progress.line("%s: %,.0f events/s; total %s (pipeline: %s)", naivePhase, naive.eventsPerSecond(), naive.total().stripTrailingZeros().toPlainString(),
@@ -371,6 +377,7 @@ public final class Benchmark implements Callable<Integer> {
         if (naive.total().compareTo(expected) != 0) {
             throw new IllegalStateException("The naive baseline's total " + naive.total() + " differs from the events' " + expected);
         }
+        Map<String, Double> naiveCpu = CpuUse.snapshot().microsPerEventSince(cpuBeforeNaive, endToEndEventCount);
         run.phases().put(endToEndPhase, Map.of("events", endToEndEventCount, "seconds", endToEndSeconds, "eventsPerSecond", endToEndRate,
                 "apiSeconds", sent.seconds(), "retriedRequests", sent.retriedErrors(), "quantity", expected));
         run.phases().put(naivePhase, naive);
@@ -378,6 +385,35 @@ public final class Benchmark implements Callable<Integer> {
                 + " connections, same " + shape + " events", naive.eventsPerSecond(), Double.NaN, Double.NaN, Double.NaN));
         run.figure("End to end (HTTP → usage_hourly)", shape + " traffic, batch of 1000, until all rows are visible", endToEndRate, "events/s",
                 NAIVE + " " + shape, Reference::rate);
+        cpuFigures(run, "End to end, " + shape + " traffic: CPU per event (load generator included)", "ours", cpu, endToEndRate);
+        cpuFigures(run, "End to end, " + shape + " traffic: CPU per event (load generator included)", "naive upsert", naiveCpu,
+                naive.eventsPerSecond());
+    }
+
+    /** Daemon threads named {@code prefix} and a number. */
+    private static ThreadFactory namedThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
+    /**
+     * One figure per component that used CPU (µs per event, with its share), and the total with the cores it kept busy
+     * at {@code eventsPerSecond}; every figure's name starts with {@code label}.
+     */
+    private static void cpuFigures(Run run, String group, String label, Map<String, Double> cpu, double eventsPerSecond) {
+        double total = cpu.values().stream().mapToDouble(Double::doubleValue).sum();
+        cpu.forEach((component, micros) -> {
+            if (micros >= 0.05) { // components idle in this phase (the load generator in the drain, say) are left out
+                run.figure(group, String.format(Locale.ROOT, "%s: %s (%.0f %%)", label, component, 100 * micros / total), micros, "µs", "none",
+                        reference -> Double.NaN);
+            }
+        });
+        run.figure(group, String.format(Locale.ROOT, "%s: all of them (%.2f cores busy on average)", label, total * eventsPerSecond / 1e6), total,
+                "µs", "none", reference -> Double.NaN);
     }
 
     /** Freshness at a steady rate. */
@@ -424,12 +460,7 @@ public final class Benchmark implements Callable<Integer> {
         String drainGroup = "Aggregator (" + String.format(Locale.ROOT, "%,d", drain.events()) + " events pre-filled)";
         run.figure(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s", CONSUMER, Reference::rate);
         run.figure(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s", CONSUMER, Reference::rate);
-        double cpuTotal = drain.cpuMicrosPerEvent().values().stream().mapToDouble(Double::doubleValue).sum();
-        drain.cpuMicrosPerEvent().forEach((component, micros) -> run.figure(drainGroup,
-                String.format(Locale.ROOT, "CPU per event until the rows are in usage_hourly: %s (%.0f %%)", component, 100 * micros / cpuTotal),
-                micros, "µs", "none", reference -> Double.NaN));
-        run.figure(drainGroup, String.format(Locale.ROOT, "CPU per event, all of them (%.2f cores busy on average)",
-                cpuTotal * drain.endToEndEventsPerSecond() / 1e6), cpuTotal, "µs", "none", reference -> Double.NaN);
+        cpuFigures(run, drainGroup, "CPU per event until the rows are in usage_hourly", drain.cpuMicrosPerEvent(), drain.endToEndEventsPerSecond());
     }
 
     /**

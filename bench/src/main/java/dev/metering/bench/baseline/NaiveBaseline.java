@@ -2,6 +2,7 @@ package dev.metering.bench.baseline;
 
 import dev.metering.bench.Progress;
 import dev.metering.bench.load.Workload;
+import dev.metering.bench.pipeline.CpuUse;
 import dev.metering.bench.report.Timeline;
 import java.math.BigDecimal;
 import java.time.ZoneOffset;
@@ -54,6 +55,7 @@ public final class NaiveBaseline {
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 } finally {
+                    CpuUse.countThisThreadAsItEnds();
                     finished.countDown();
                 }
             }, "naive-baseline-" + c);

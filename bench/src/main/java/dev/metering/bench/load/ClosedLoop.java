@@ -1,6 +1,7 @@
 package dev.metering.bench.load;
 
 import dev.metering.bench.Progress;
+import dev.metering.bench.pipeline.CpuUse;
 import dev.metering.bench.report.Timeline;
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -80,9 +81,10 @@ public final class ClosedLoop {
                 } catch (Throwable e) {
                     fatal.compareAndSet(null, e);
                 } finally {
+                    CpuUse.countThisThreadAsItEnds();
                     finished.countDown();
                 }
-            }, plan.phase() + "-worker-" + w);
+            }, CpuUse.LOAD_THREAD_PREFIX + plan.phase() + "-" + w);
             worker.setDaemon(true);
             worker.start();
         }

@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 
 /**
@@ -23,10 +26,15 @@ public final class CpuUse {
     public static final String STREAM_THREADS = "aggregator stream threads";
     public static final String STREAM_PRODUCERS = "aggregator producers' I/O threads";
     public static final String SINK = "sink threads";
+    public static final String INGEST = "ingest API threads (HTTP server, its producer)";
+    public static final String LOAD = "load generator (the benchmark's HTTP clients)";
+    public static final String NAIVE = "naive upsert's JDBC threads";
     public static final String JIT = "JIT compiler threads";
     public static final String GC = "garbage collector threads";
     public static final String REST_OF_JVM = "broker and the rest of the JVM";
     public static final String POSTGRES = "PostgreSQL processes";
+    /** How the benchmark names its load generator's threads, so that their CPU is counted apart. */
+    public static final String LOAD_THREAD_PREFIX = "bench-load-";
     /** Linux's USER_HZ, the unit of the CPU times in /proc (100 on every mainstream build). */
     private static final long NANOS_PER_CLOCK_TICK = 10_000_000L;
 
@@ -44,25 +52,57 @@ public final class CpuUse {
     private CpuUse() {
     }
 
+    /** CPU of threads that ended (the load generator's and the naive path's workers), by component. */
+    private static final Map<String, LongAdder> ENDED = new ConcurrentHashMap<>();
+    private static final Set<Long> ENDING = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Counts the calling thread's CPU time now, as its last act: the JVM forgets a thread's CPU time when it ends, so
+     * without this a phase's short-lived workers would count as "the rest of the JVM".
+     */
+    public static void countThisThreadAsItEnds() {
+        String component = component(Thread.currentThread().getName());
+        long cpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        if (component != null && cpu > 0 && ENDING.add(Thread.currentThread().getId())) {
+            ENDED.computeIfAbsent(component, name -> new LongAdder()).add(cpu);
+        }
+    }
+
+    /** The component a thread of this JVM belongs to, by its name; null for the rest of the JVM. */
+    private static String component(String threadName) {
+        if (threadName.startsWith("kafka-producer-network-thread") && threadName.contains("-StreamThread-")) {
+            return STREAM_PRODUCERS;
+        } else if (threadName.contains("-StreamThread-")) {
+            return STREAM_THREADS;
+        } else if (threadName.startsWith("metering-sink-")) {
+            return SINK;
+        } else if (threadName.startsWith("JettyServerThreadPool") || threadName.startsWith("ingest-") || threadName.endsWith("| ingest-api")) {
+            return INGEST; // Javalin's server threads (the query API's too, idle while the ingest phases run), the API's own
+        } else if (threadName.startsWith(LOAD_THREAD_PREFIX) || threadName.startsWith("HttpClient-")) {
+            return LOAD;
+        } else if (threadName.startsWith("naive-baseline-")) {
+            return NAIVE;
+        }
+        return null;
+    }
+
     public static Snapshot snapshot() {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        long streamThreads = 0;
-        long streamProducers = 0;
-        long sink = 0;
+        Map<String, Long> javaThreads = new LinkedHashMap<>();
+        ENDED.forEach((component, cpu) -> javaThreads.put(component, cpu.sum()));
         for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
-            long cpu = info == null ? -1 : threads.getThreadCpuTime(info.getThreadId());
-            if (cpu < 0) {
-                continue; // ended meanwhile, or CPU time not measured
-            }
-            String name = info.getThreadName();
-            if (name.startsWith("kafka-producer-network-thread") && name.contains("-StreamThread-")) {
-                streamProducers += cpu;
-            } else if (name.contains("-StreamThread-")) {
-                streamThreads += cpu;
-            } else if (name.startsWith("metering-sink-")) {
-                sink += cpu;
+            long cpu = info == null || ENDING.contains(info.getThreadId()) ? -1 : threads.getThreadCpuTime(info.getThreadId());
+            String component = info == null ? null : component(info.getThreadName());
+            if (cpu >= 0 && component != null) { // cpu < 0: ended meanwhile, or CPU time not measured
+                javaThreads.merge(component, cpu, Long::sum);
             }
         }
+        long streamThreads = javaThreads.getOrDefault(STREAM_THREADS, 0L);
+        long streamProducers = javaThreads.getOrDefault(STREAM_PRODUCERS, 0L);
+        long sink = javaThreads.getOrDefault(SINK, 0L);
+        long ingest = javaThreads.getOrDefault(INGEST, 0L);
+        long load = javaThreads.getOrDefault(LOAD, 0L);
+        long naive = javaThreads.getOrDefault(NAIVE, 0L);
         long process = cpuNanos(ProcessHandle.current());
         long jit = 0;
         long gc = 0;
@@ -83,9 +123,12 @@ public final class CpuUse {
         nanos.put(STREAM_THREADS, streamThreads);
         nanos.put(STREAM_PRODUCERS, streamProducers);
         nanos.put(SINK, sink);
+        nanos.put(INGEST, ingest);
+        nanos.put(LOAD, load);
+        nanos.put(NAIVE, naive);
         nanos.put(JIT, jit);
         nanos.put(GC, gc);
-        nanos.put(REST_OF_JVM, process - streamThreads - streamProducers - sink - jit - gc);
+        nanos.put(REST_OF_JVM, process - streamThreads - streamProducers - sink - ingest - load - naive - jit - gc);
         nanos.put(POSTGRES, postgres);
         return new Snapshot(nanos);
     }

@@ -43,4 +43,24 @@ class CpuUseTest {
         assertThat(micros.values()).allSatisfy(value -> assertThat(value).isNotNegative());
         assertThat(micros).containsKeys(CpuUse.STREAM_PRODUCERS, CpuUse.JIT, CpuUse.GC, CpuUse.REST_OF_JVM, CpuUse.POSTGRES);
     }
+
+    @Test
+    void aWorkerThatEndedBeforeTheSnapshotStillCountsForItsComponent() throws Exception {
+        CpuUse.Snapshot before = CpuUse.snapshot();
+        Thread worker = new Thread(() -> {
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long spin = 0;
+            while (threads.getCurrentThreadCpuTime() < BUSY_NANOS) {
+                spin += System.nanoTime() % 7;
+            }
+            spun = spin;
+            CpuUse.countThisThreadAsItEnds();
+        }, CpuUse.LOAD_THREAD_PREFIX + "test-1");
+        worker.start();
+        worker.join();
+        Map<String, Double> micros = CpuUse.snapshot().microsPerEventSince(before, 1);
+
+        assertThat(micros.get(CpuUse.LOAD)).isGreaterThanOrEqualTo(BUSY_NANOS / 1e3);
+        assertThat(micros.get(CpuUse.REST_OF_JVM)).as("not counted twice").isLessThan(BUSY_NANOS / 1e3);
+    }
 }
