@@ -26,11 +26,10 @@ final class StoreKeys {
         return hourStart + ":" + series;
     }
 
-    /** An hour of a series, with the parts of its series' key. */
-    record Hour(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
-        /** Its {@link #mark}. */
-        String mark() {
-            return StoreKeys.mark(series, hourStart);
+    /** An hour of a series, with the parts of its series' key and its {@link #mark} (built once: it keys every lookup). */
+    record Hour(long hourStart, String series, String tenant, String billingAccountId, String featureCode, String mark) {
+        private Hour(long hourStart, String series, String tenant, String billingAccountId, String featureCode) {
+            this(hourStart, series, tenant, billingAccountId, featureCode, StoreKeys.mark(series, hourStart));
         }
     }
 

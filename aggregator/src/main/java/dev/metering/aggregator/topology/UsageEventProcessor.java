@@ -169,16 +169,15 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
         long hourStart = RollupWindow.hourStart(event.getEventTime().toEpochMilli());
         StoreKeys.Hour hour = StoreKeys.hour(tenant, event.getBillingAccountId(), event.getFeatureCode(), hourStart);
-        String mark = hour.mark();
         RollupState state;
         try {
-            state = Rollups.add(currentState(mark, hour), event);
+            state = Rollups.add(currentState(hour), event);
         } catch (IllegalArgumentException e) {
             // Precision 50 holds 10^12 events of the largest quantity, so this is a safeguard, not an expected path.
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        store(mark, hour, state);
+        store(hour, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
@@ -245,7 +244,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                         + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
-                store(hour.mark(), hour, state);
+                store(hour, state);
                 BigDecimal reverted = delta.reverted().add(amount);
                 acceptedIds.update(target, delta.withReverted(reverted).encode());
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
@@ -272,8 +271,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** The hour's state: the one in memory when the hour changed since the last emit (the same as stored), else the store's; null when new. */
-    private RollupState currentState(String mark, StoreKeys.Hour hour) {
-        ChangedHour pending = changed.get(mark);
+    private RollupState currentState(StoreKeys.Hour hour) {
+        ChangedHour pending = changed.get(hour.mark());
         if (pending != null) {
             return pending.state();
         }
@@ -282,9 +281,9 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** Stores the hour's new state under the task's next change number, and holds it for the next emit. */
-    private void store(String mark, StoreKeys.Hour hour, RollupState state) {
+    private void store(StoreKeys.Hour hour, RollupState state) {
         rollupStore.put(hour.series(), state.encode(++lastChange), hour.hourStart());
-        changed.put(mark, new ChangedHour(hour, state));
+        changed.put(hour.mark(), new ChangedHour(hour, state));
     }
 
     /**
@@ -328,7 +327,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             StoreKeys.Hour hour = StoreKeys.parseMark(mark);
             byte[] stored = rollupStore.fetch(hour.series(), hour.hourStart());
             if (stored != null) {
-                store(mark, hour, RollupState.decode(stored));
+                store(hour, RollupState.decode(stored));
             }
             unemitted.delete(mark);
         }
