@@ -58,7 +58,7 @@ public final class NaiveBaseline {
                     CpuUse.countThisThreadAsItEnds();
                     finished.countDown();
                 }
-            }, "naive-baseline-" + c);
+            }, CpuUse.NAIVE_THREAD_PREFIX + c);
             worker.setDaemon(true);
             worker.start();
         }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,6 +36,8 @@ public final class CpuUse {
     public static final String POSTGRES = "PostgreSQL processes";
     /** How the benchmark names its load generator's threads, so that their CPU is counted apart. */
     public static final String LOAD_THREAD_PREFIX = "bench-load-";
+    /** How the naive path names its JDBC threads. */
+    public static final String NAIVE_THREAD_PREFIX = "naive-baseline-";
     /** Linux's USER_HZ, the unit of the CPU times in /proc (100 on every mainstream build). */
     private static final long NANOS_PER_CLOCK_TICK = 10_000_000L;
 
@@ -80,7 +83,7 @@ public final class CpuUse {
             return INGEST; // Javalin's server threads (the query API's too, idle while the ingest phases run), the API's own
         } else if (threadName.startsWith(LOAD_THREAD_PREFIX) || threadName.startsWith("HttpClient-")) {
             return LOAD;
-        } else if (threadName.startsWith("naive-baseline-")) {
+        } else if (threadName.startsWith(NAIVE_THREAD_PREFIX)) {
             return NAIVE;
         }
         return null;
@@ -88,21 +91,20 @@ public final class CpuUse {
 
     public static Snapshot snapshot() {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        Map<String, Long> javaThreads = new LinkedHashMap<>();
-        ENDED.forEach((component, cpu) -> javaThreads.put(component, cpu.sum()));
+        // The Java threads' components first, in this order, then the JVM's own threads, the rest, PostgreSQL.
+        Map<String, Long> nanos = new LinkedHashMap<>();
+        for (String component : List.of(STREAM_THREADS, STREAM_PRODUCERS, SINK, INGEST, LOAD, NAIVE)) {
+            LongAdder ended = ENDED.get(component);
+            nanos.put(component, ended == null ? 0L : ended.sum());
+        }
         for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
             long cpu = info == null || ENDING.contains(info.getThreadId()) ? -1 : threads.getThreadCpuTime(info.getThreadId());
             String component = info == null ? null : component(info.getThreadName());
             if (cpu >= 0 && component != null) { // cpu < 0: ended meanwhile, or CPU time not measured
-                javaThreads.merge(component, cpu, Long::sum);
+                nanos.merge(component, cpu, Long::sum);
             }
         }
-        long streamThreads = javaThreads.getOrDefault(STREAM_THREADS, 0L);
-        long streamProducers = javaThreads.getOrDefault(STREAM_PRODUCERS, 0L);
-        long sink = javaThreads.getOrDefault(SINK, 0L);
-        long ingest = javaThreads.getOrDefault(INGEST, 0L);
-        long load = javaThreads.getOrDefault(LOAD, 0L);
-        long naive = javaThreads.getOrDefault(NAIVE, 0L);
+        long javaThreads = nanos.values().stream().mapToLong(Long::longValue).sum();
         long process = cpuNanos(ProcessHandle.current());
         long jit = 0;
         long gc = 0;
@@ -119,16 +121,9 @@ public final class CpuUse {
                 .filter(handle -> handle.info().command().map(command -> command.endsWith("/postgres")).orElse(false))
                 .mapToLong(CpuUse::cpuNanos)
                 .sum();
-        Map<String, Long> nanos = new LinkedHashMap<>();
-        nanos.put(STREAM_THREADS, streamThreads);
-        nanos.put(STREAM_PRODUCERS, streamProducers);
-        nanos.put(SINK, sink);
-        nanos.put(INGEST, ingest);
-        nanos.put(LOAD, load);
-        nanos.put(NAIVE, naive);
         nanos.put(JIT, jit);
         nanos.put(GC, gc);
-        nanos.put(REST_OF_JVM, process - streamThreads - streamProducers - sink - ingest - load - naive - jit - gc);
+        nanos.put(REST_OF_JVM, process - javaThreads - jit - gc);
         nanos.put(POSTGRES, postgres);
         return new Snapshot(nanos);
     }
