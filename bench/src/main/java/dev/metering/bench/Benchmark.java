@@ -120,6 +120,11 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--database-url", description = "Benchmark against this PostgreSQL server (JDBC URL; a fresh database is created and dropped) instead of an embedded one.")
     String databaseUrl;
 
+    @Option(names = "--postgres-shared-buffers", defaultValue = "1GB",
+            description = "shared_buffers of the embedded PostgreSQL (default: ${DEFAULT-VALUE}; PostgreSQL's own default, 128MB, holds neither the "
+                    + "full preset's hours nor its month of bill lines). A server given with --database-url keeps its own.")
+    String postgresSharedBuffers;
+
     @Option(names = "--phases", split = ",", defaultValue = "reference,ingest,e2e,freshness,drain,query",
             description = "Which parts to run, comma-separated (default: all): ${COMPLETION-CANDIDATES}. Figures whose reference was not run are reported without a ratio.")
     EnumSet<Phase> phases;
@@ -147,7 +152,7 @@ public final class Benchmark implements Callable<Integer> {
     /** The sizes in effect: the options given, the rest from the full or quick preset. */
     record Settings(String mode, int pipelineWarmupSeconds, int concurrency, int phaseSeconds, int warmupSeconds, long endToEndEvents, long drainEvents,
                     int freshnessRate, int freshnessSeconds, int freshnessBatch, long referenceRecords, int partitions,
-                    int accounts, int features) {
+                    int accounts, int features, String postgres) {
     }
 
     Settings settings() {
@@ -155,7 +160,8 @@ public final class Benchmark implements Callable<Integer> {
                 pick(concurrency, 32, 4), pick(phaseSeconds, 30, 2), pick(warmupSeconds, 5, 1),
                 pick(endToEndEvents, 500_000L, 15_000L), pick(drainEvents, 5_000_000L, 40_000L),
                 pick(freshnessRate, 5000, 1000), pick(freshnessSeconds, 60, 8), 10,
-                pick(referenceRecords, 2_000_000L, 150_000L), partitions, accounts, features);
+                pick(referenceRecords, 2_000_000L, 150_000L), partitions, accounts, features,
+                databaseUrl == null ? "embedded, shared_buffers " + postgresSharedBuffers : "the server given (its own settings)");
     }
 
     private <T> T pick(T given, T full, T small) {
@@ -171,7 +177,8 @@ public final class Benchmark implements Callable<Integer> {
         progress.phase("Starting the pipeline (embedded Kafka, " + (databaseUrl == null ? "embedded PostgreSQL" : "PostgreSQL at " + databaseUrl)
                 + ", ingest API, aggregator, sink); " + settings);
         Run run;
-        try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl, serviceOverrides);
+        try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl,
+                Map.of("shared_buffers", postgresSharedBuffers), serviceOverrides);
              PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(), pipeline::sinkCaughtUp,
                      pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password(), progress)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -571,6 +578,7 @@ public final class Benchmark implements Callable<Integer> {
         map.put("topic partitions", settings.partitions());
         map.put("accounts × features", settings.accounts() + " × " + settings.features());
         map.put("deployment", "one JVM: embedded KRaft broker, ingest API, aggregator, sink, load generator; PostgreSQL as its own process");
+        map.put("PostgreSQL", settings.postgres());
         return map;
     }
 

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -33,6 +34,8 @@ public final class PostgresDatabase implements AutoCloseable {
     private final Path dataDir;
     private final boolean deleteOnClose;
     private final int port;
+    /** Server settings (postgresql.conf names) laid over the embedded server's defaults. */
+    private final Map<String, String> serverSettings;
     private EmbeddedPostgres embedded;
 
     /** A JDBC URL with rights to create databases: the embedded server's superuser, or the external server's URL. */
@@ -43,10 +46,11 @@ public final class PostgresDatabase implements AutoCloseable {
     private final String username;
     private final String password;
 
-    private PostgresDatabase(Path dataDir, boolean deleteOnClose, int port) {
+    private PostgresDatabase(Path dataDir, boolean deleteOnClose, int port, Map<String, String> serverSettings) {
         this.dataDir = dataDir;
         this.deleteOnClose = deleteOnClose;
         this.port = port == 0 ? FreePorts.pick() : port;
+        this.serverSettings = Map.copyOf(serverSettings);
         this.externalAdminUrl = null;
         this.externalDatabase = null;
         this.jdbcUrl = "jdbc:postgresql://127.0.0.1:" + this.port + "/postgres";
@@ -59,6 +63,7 @@ public final class PostgresDatabase implements AutoCloseable {
         this.dataDir = null;
         this.deleteOnClose = false;
         this.port = -1;
+        this.serverSettings = Map.of();
         this.adminUrl = adminUrl;
         this.externalAdminUrl = adminUrl;
         this.externalDatabase = database;
@@ -108,9 +113,14 @@ public final class PostgresDatabase implements AutoCloseable {
      * temporary directory deleted on close.
      */
     public static PostgresDatabase embedded(Path dataDir, int port) {
+        return embedded(dataDir, port, Map.of());
+    }
+
+    /** An embedded server with these settings (postgresql.conf names, e.g. {@code shared_buffers}) over its defaults. */
+    public static PostgresDatabase embedded(Path dataDir, int port, Map<String, String> serverSettings) {
         PostgresDatabase database = dataDir == null
-                ? new PostgresDatabase(Directories.temporary("metering-pg-"), true, port)
-                : new PostgresDatabase(dataDir, false, port);
+                ? new PostgresDatabase(Directories.temporary("metering-pg-"), true, port, serverSettings)
+                : new PostgresDatabase(dataDir, false, port, serverSettings);
         database.start();
         return database;
     }
@@ -194,15 +204,16 @@ public final class PostgresDatabase implements AutoCloseable {
             return;
         }
         try {
-            embedded = EmbeddedPostgres.builder()
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
                     .setCleanDataDirectory(false)
                     .setPort(port)
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setServerConfig("max_connections", "200")
                     // zonky's default is 10 s; on 2 busy cores (a parallel test build, a loaded laptop) start-up took longer
-                    .setPGStartupWait(STARTUP_WAIT)
-                    .start();
+                    .setPGStartupWait(STARTUP_WAIT);
+            serverSettings.forEach(builder::setServerConfig);
+            embedded = builder.start();
             LOG.info("PostgreSQL listening on 127.0.0.1:{} (data in {})", port, dataDir);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not start embedded PostgreSQL in " + dataDir + ": " + e.getMessage(), e);

@@ -64,6 +64,7 @@ public final class InProcessPipeline implements AutoCloseable {
         private String temporaryPrefix = "metering-pipeline-";
         private int kafkaPort;
         private int postgresPort;
+        private Map<String, String> postgresSettings = Map.of();
         private String databaseUrl;
         private boolean freshDatabase;
         private String registryUrl = "mem://metering";
@@ -98,6 +99,12 @@ public final class InProcessPipeline implements AutoCloseable {
         public Builder embeddedDatabase(int port) {
             this.databaseUrl = null;
             this.postgresPort = port;
+            return this;
+        }
+
+        /** Settings of the embedded PostgreSQL server (postgresql.conf names) over its defaults; no effect on a given server. */
+        public Builder embeddedDatabaseSettings(Map<String, String> settings) {
+            this.postgresSettings = Map.copyOf(settings);
             return this;
         }
 
@@ -181,7 +188,7 @@ public final class InProcessPipeline implements AutoCloseable {
             jdbcUrl = settings.databaseUrl;
         } else {
             database = settings.freshDatabase ? PostgresDatabase.freshDatabaseOn(settings.databaseUrl)
-                    : PostgresDatabase.embedded(root.resolve("postgres"), settings.postgresPort);
+                    : PostgresDatabase.embedded(root.resolve("postgres"), settings.postgresPort, settings.postgresSettings);
             running.push(database);
             jdbcUrl = database.jdbcUrl();
             databaseUser = database.username();

@@ -34,10 +34,11 @@ public final class BenchPipeline implements AutoCloseable {
     }
 
     /**
-     * @param databaseUrl a JDBC URL of a PostgreSQL server to create a fresh database on, or null for an embedded one
-     * @param overrides   service environment variables laid over the benchmark's
+     * @param databaseUrl      a JDBC URL of a PostgreSQL server to create a fresh database on, or null for an embedded one
+     * @param embeddedSettings the embedded server's settings over its defaults (postgresql.conf names)
+     * @param overrides        service environment variables laid over the benchmark's
      */
-    public static BenchPipeline start(int partitions, String databaseUrl, Map<String, String> overrides) {
+    public static BenchPipeline start(int partitions, String databaseUrl, Map<String, String> embeddedSettings, Map<String, String> overrides) {
         Map<String, String> variables = new HashMap<>();
         variables.put("INGEST_HTTP_HOST", "127.0.0.1");
         variables.put("AGGREGATOR_HTTP_PORT", "0");
@@ -53,6 +54,7 @@ public final class BenchPipeline implements AutoCloseable {
                 .partitions(partitions)
                 .queryApi(true)
                 .queryPort(0)
+                .embeddedDatabaseSettings(embeddedSettings)
                 .overrides(variables);
         if (databaseUrl != null) {
             builder.freshDatabaseOn(databaseUrl);
