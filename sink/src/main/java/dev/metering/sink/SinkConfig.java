@@ -4,6 +4,7 @@ import dev.metering.ops.DatabaseTarget;
 import dev.metering.ops.Env;
 import dev.metering.ops.TopicConfig;
 import dev.metering.schemas.TopicSetup.TopicSettings;
+import dev.metering.schemas.rules.EventRules;
 import dev.metering.schemas.Topics;
 import java.time.Duration;
 import java.util.Objects;
@@ -51,13 +52,33 @@ public record SinkConfig(
      *                  about once per interval
      * @param batchDays days re-folded per transaction, one transaction a second at most (the sink's writes to those
      *                  days wait for it)
+     * @param monthOrderInterval how often closed months are looked for and their rows rewritten in account order
+     *                  (migration V11), so that their bill lines read the table in order
+     * @param gracePeriod the aggregator's grace period: a month is closed an hour after its end plus this
      */
-    public record PeriodRefresh(Duration interval, int batchDays) {
+    public record PeriodRefresh(Duration interval, int batchDays, Duration monthOrderInterval, Duration gracePeriod) {
+        /** Room for the month's last rollups to reach the table after its grace period ended. */
+        static final Duration CLOSING_MARGIN = Duration.ofHours(1);
+
         public PeriodRefresh {
             requirePositive(interval, "period refresh interval");
             if (batchDays < 1) {
                 throw new IllegalArgumentException("period refresh batch must be > 0, got " + batchDays);
             }
+            requirePositive(monthOrderInterval, "month order interval");
+            Objects.requireNonNull(gracePeriod, "gracePeriod");
+            if (gracePeriod.isNegative()) {
+                throw new IllegalArgumentException("grace period must not be negative, got " + gracePeriod);
+            }
+        }
+
+        public PeriodRefresh(Duration interval, int batchDays) {
+            this(interval, batchDays, Duration.ofHours(1), EventRules.DEFAULT_GRACE_PERIOD);
+        }
+
+        /** How long after its end a month can no longer change. */
+        public Duration monthClosedAfter() {
+            return gracePeriod.plus(CLOSING_MARGIN);
         }
     }
 
@@ -129,7 +150,10 @@ public record SinkConfig(
                 env.duration("SINK_SHUTDOWN_TIMEOUT", Duration.ofSeconds(30)),
                 env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)),
                 new PeriodRefresh(env.duration("SINK_PERIOD_REFRESH_INTERVAL", Duration.ofMinutes(5)),
-                        env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000)));
+                        env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000),
+                        env.duration("SINK_MONTH_ORDER_INTERVAL", Duration.ofHours(1)),
+                        // The aggregator's variable: the sink only needs to know when a month can no longer change.
+                        env.duration(EventRules.GRACE_PERIOD_VARIABLE, EventRules.DEFAULT_GRACE_PERIOD)));
     }
 
     /**

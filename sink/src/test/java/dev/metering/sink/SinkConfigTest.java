@@ -34,6 +34,16 @@ class SinkConfigTest {
         assertThat(config.httpPort()).isEqualTo(7402);
         assertThat(config.maxBackoff()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.createTopics()).isTrue();
+        assertThat(config.periodRefresh().monthOrderInterval()).isEqualTo(Duration.ofHours(1));
+        assertThat(config.periodRefresh().monthClosedAfter()).as("the default grace period and an hour").isEqualTo(Duration.ofHours(49));
+    }
+
+    @Test
+    void closedMonthsFollowTheAggregatorsGracePeriod() {
+        SinkConfig config = SinkConfig.fromEnv(env("SINK_MONTH_ORDER_INTERVAL", "10m", "METERING_GRACE_PERIOD", "72h"));
+        assertThat(config.periodRefresh().monthOrderInterval()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(config.periodRefresh().monthClosedAfter()).isEqualTo(Duration.ofHours(73));
+        assertThatThrownBy(() -> SinkConfig.fromEnv(env("SINK_MONTH_ORDER_INTERVAL", "0s"))).hasMessageContaining("month order interval");
     }
 
     @Test

@@ -3,10 +3,14 @@ package dev.metering.sink.periods;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
-/** The SQL of the period refresh; the work itself is the function of migration V9. */
+/** The SQL of the period refresh; the work itself is done by the functions of migrations V9 and V11. */
 interface PeriodRefreshDao {
 
     /** Re-folds up to {@code maxDays} days stale for at least {@code minAgeMillis}, and their months; how many it did. */
     @SqlQuery("SELECT metering_refresh_periods(:maxDays, :minAgeMillis * interval '1 millisecond')")
     int refresh(@Bind("maxDays") int maxDays, @Bind("minAgeMillis") long minAgeMillis);
+
+    /** Rewrites the oldest closed month of one tenant in account order (migration V11); how many rows it moved, 0: none waiting. */
+    @SqlQuery("SELECT metering_order_closed_month(:closedForMillis * interval '1 millisecond')")
+    long orderClosedMonth(@Bind("closedForMillis") long closedForMillis);
 }

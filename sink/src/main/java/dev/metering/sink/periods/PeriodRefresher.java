@@ -22,6 +22,9 @@ import org.slf4j.LoggerFactory;
  * would compete with the sink's writes. The views are exact whether it runs or not; it only decides how much of a
  * question they fold from hours on read. A failed refresh (database down) is counted, logged and tried again a second
  * later; nothing is lost, the marks stay.
+ *
+ * <p>Every {@code SINK_MONTH_ORDER_INTERVAL} the same thread also rewrites the rows of each closed month in account
+ * order (migration V11), one tenant's month per transaction, so that the month's bill lines read the table in order.
  */
 public final class PeriodRefresher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeriodRefresher.class);
@@ -31,6 +34,7 @@ public final class PeriodRefresher implements AutoCloseable {
     private final Counter daysRefreshed;
     private final Counter failures;
     private final Timer transactionLatency;
+    private final Counter monthRowsOrdered;
     private static final Duration TICK = Duration.ofSeconds(1);
     private ScheduledExecutorService executor;
 
@@ -43,6 +47,8 @@ public final class PeriodRefresher implements AutoCloseable {
                 .description("Period refreshes that failed (retried at the next interval)").register(registry);
         transactionLatency = Timer.builder("sink.periods.refresh.latency")
                 .description("Time of one period refresh transaction").register(registry);
+        monthRowsOrdered = Counter.builder("sink.periods.month.rows.ordered")
+                .description("Rows of closed months rewritten in account order (usage_monthly_rollups)").register(registry);
     }
 
     public synchronized void start() {
@@ -55,6 +61,35 @@ public final class PeriodRefresher implements AutoCloseable {
             return thread;
         });
         executor.scheduleWithFixedDelay(this::refreshOneBatchQuietly, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+        long monthOrderMillis = settings.monthOrderInterval().toMillis();
+        executor.scheduleWithFixedDelay(this::orderClosedMonthsQuietly, monthOrderMillis, monthOrderMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Rewrites every closed month not yet in account order, one tenant's month per transaction (each waits for a period
+     * refresh running elsewhere, and the next refresh of this sink waits for it). Returns how many rows it moved.
+     */
+    public long orderClosedMonths() {
+        long total = 0;
+        long moved;
+        do {
+            moved = jdbi.withExtension(PeriodRefreshDao.class, dao -> dao.orderClosedMonth(settings.monthClosedAfter().toMillis()));
+            monthRowsOrdered.increment(moved);
+            total += moved;
+        } while (moved > 0 && !Thread.currentThread().isInterrupted());
+        return total;
+    }
+
+    private void orderClosedMonthsQuietly() {
+        try {
+            long moved = orderClosedMonths();
+            if (moved > 0) {
+                LOG.info("Rewrote {} rows of closed months in account order", moved);
+            }
+        } catch (RuntimeException e) {
+            failures.increment();
+            LOG.warn("Rewriting closed months in account order failed; retrying in {}: {}", settings.monthOrderInterval(), e.toString());
+        }
     }
 
     /**
