@@ -120,10 +120,20 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--database-url", description = "Benchmark against this PostgreSQL server (JDBC URL; a fresh database is created and dropped) instead of an embedded one.")
     String databaseUrl;
 
-    @Option(names = "--postgres-shared-buffers", defaultValue = "1GB",
-            description = "shared_buffers of the embedded PostgreSQL (default: ${DEFAULT-VALUE}; PostgreSQL's own default, 128MB, holds neither the "
-                    + "full preset's hours nor its month of bill lines). A server given with --database-url keeps its own.")
-    String postgresSharedBuffers;
+    @Option(names = "--postgres-set", description = "A setting of the embedded PostgreSQL, e.g. --postgres-set shared_buffers=256MB (repeatable). "
+            + "Defaults: shared_buffers=1GB (PostgreSQL's own 128MB holds neither the full preset's hours nor its month of bill lines) and "
+            + "synchronous_commit=on (PostgreSQL's default, which the embedded server turns off: a commit of the naive path is then not "
+            + "durable). A server given with --database-url keeps its own settings.")
+    Map<String, String> postgresOverrides = new TreeMap<>();
+
+    /** The embedded PostgreSQL's settings over its defaults: a production server's, as far as they matter here. */
+    static final Map<String, String> POSTGRES_DEFAULTS = Map.of("shared_buffers", "1GB", "synchronous_commit", "on");
+
+    private Map<String, String> postgresSettings() {
+        Map<String, String> settings = new TreeMap<>(POSTGRES_DEFAULTS);
+        settings.putAll(postgresOverrides);
+        return settings;
+    }
 
     @Option(names = "--phases", split = ",", defaultValue = "reference,ingest,e2e,freshness,drain,query",
             description = "Which parts to run, comma-separated (default: all): ${COMPLETION-CANDIDATES}. Figures whose reference was not run are reported without a ratio.")
@@ -161,7 +171,8 @@ public final class Benchmark implements Callable<Integer> {
                 pick(endToEndEvents, 500_000L, 15_000L), pick(drainEvents, 5_000_000L, 40_000L),
                 pick(freshnessRate, 5000, 1000), pick(freshnessSeconds, 60, 8), 10,
                 pick(referenceRecords, 2_000_000L, 150_000L), partitions, accounts, features,
-                databaseUrl == null ? "embedded, shared_buffers " + postgresSharedBuffers : "the server given (its own settings)");
+                databaseUrl == null ? "embedded, " + postgresSettings().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                        .collect(java.util.stream.Collectors.joining(", ")) : "the server given (its own settings)");
     }
 
     private <T> T pick(T given, T full, T small) {
@@ -178,7 +189,7 @@ public final class Benchmark implements Callable<Integer> {
                 + ", ingest API, aggregator, sink); " + settings);
         Run run;
         try (BenchPipeline pipeline = BenchPipeline.start(settings.partitions(), databaseUrl,
-                Map.of("shared_buffers", postgresSharedBuffers), serviceOverrides);
+                postgresSettings(), serviceOverrides);
              PipelineWatch watch = new PipelineWatch(pipeline.bootstrapServers(), Topics.USAGE_EVENTS, pipeline.aggregatorApplicationId(), pipeline::sinkCaughtUp,
                      pipeline.postgres().jdbcUrl(), pipeline.postgres().username(), pipeline.postgres().password(), progress)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
