@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * its own); the JIT compiler's and the garbage collector's threads are read from {@code /proc/self/task} (Linux; zero
  * elsewhere); the broker runs in this JVM too, so it is counted with whatever else the JVM does (the benchmark's own
  * polling, the idle services). PostgreSQL is the sum over the processes named {@code postgres} that this user may
- * inspect (a database on another machine shows as zero).
+ * inspect, with their ended children (a database on another machine shows as zero).
  */
 public final class CpuUse {
     public static final String STREAM_THREADS = "aggregator stream threads";
@@ -119,7 +119,7 @@ public final class CpuUse {
         }
         long postgres = ProcessHandle.allProcesses()
                 .filter(handle -> handle.info().command().map(command -> command.endsWith("/postgres")).orElse(false))
-                .mapToLong(CpuUse::cpuNanos)
+                .mapToLong(CpuUse::cpuNanosWithEndedChildren)
                 .sum();
         nanos.put(JIT, jit);
         nanos.put(GC, gc);
@@ -154,6 +154,23 @@ public final class CpuUse {
             return byName;
         }
         return byName;
+    }
+
+    /**
+     * A process's CPU time plus that of its children that ended and were reaped (Linux: utime, stime, cutime and cstime
+     * of /proc/PID/stat). PostgreSQL serves each connection and each autovacuum run in a process of its own: counting the
+     * live processes only lost the CPU of those that ended during a phase (the naive path's connections, closed before
+     * its end; an autovacuum worker), or made it negative. Their parent, the server's main process, holds it.
+     */
+    static long cpuNanosWithEndedChildren(ProcessHandle process) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]) + Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+            return ticks * NANOS_PER_CLOCK_TICK;
+        } catch (IOException | RuntimeException e) {
+            return cpuNanos(process); // not Linux, or the process ended while being read
+        }
     }
 
     private static long cpuNanos(ProcessHandle process) {

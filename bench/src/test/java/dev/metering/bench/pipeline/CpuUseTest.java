@@ -44,6 +44,23 @@ class CpuUseTest {
         assertThat(micros).containsKeys(CpuUse.STREAM_PRODUCERS, CpuUse.JIT, CpuUse.GC, CpuUse.REST_OF_JVM, CpuUse.POSTGRES);
     }
 
+    /** As a PostgreSQL connection's process ends and its server reaps it: its CPU time stays in the server's. */
+    @Test
+    void aChildProcessThatEndedStillCountsForItsParent() throws Exception {
+        Process parent = new ProcessBuilder("sh", "-c", "(i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done); echo ended; sleep 30")
+                .redirectErrorStream(true).start();
+        try {
+            try (var output = new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream()))) {
+                assertThat(output.readLine()).isEqualTo("ended");
+                long parentAlone = parent.toHandle().info().totalCpuDuration().orElseThrow().toNanos();
+                long withEnded = CpuUse.cpuNanosWithEndedChildren(parent.toHandle());
+                assertThat(withEnded - parentAlone).as("the ended child's CPU time").isGreaterThanOrEqualTo(100_000_000L);
+            }
+        } finally {
+            parent.destroyForcibly();
+        }
+    }
+
     @Test
     void aWorkerThatEndedBeforeTheSnapshotStillCountsForItsComponent() throws Exception {
         CpuUse.Snapshot before = CpuUse.snapshot();
