@@ -44,7 +44,7 @@ public final class PeriodRefresher implements AutoCloseable {
         daysRefreshed = Counter.builder("sink.periods.days.refreshed")
                 .description("Stale days re-folded from their hours into usage_daily_rollups (with their months)").register(registry);
         failures = Counter.builder("sink.periods.refresh.failures")
-                .description("Period refreshes that failed (retried at the next interval)").register(registry);
+                .description("Period refreshes and closed-month rewrites that failed (retried at the next interval)").register(registry);
         transactionLatency = Timer.builder("sink.periods.refresh.latency")
                 .description("Time of one period refresh transaction").register(registry);
         monthRowsOrdered = Counter.builder("sink.periods.month.rows.ordered")
@@ -66,8 +66,9 @@ public final class PeriodRefresher implements AutoCloseable {
     }
 
     /**
-     * Rewrites every closed month not yet in account order, one tenant's month per transaction (each waits for a period
-     * refresh running elsewhere, and the next refresh of this sink waits for it). Returns how many rows it moved.
+     * Rewrites every closed month not yet in account order, one tenant's month per transaction; this sink's next refresh
+     * waits for it, and while another sink's refresh holds the lock it stops early (the rest at the next interval).
+     * Returns how many rows it moved.
      */
     public long orderClosedMonths() {
         long total = 0;
