@@ -59,6 +59,7 @@ public record SinkConfig(
     public record PeriodRefresh(Duration interval, int batchDays, Duration monthOrderInterval, Duration gracePeriod) {
         /** Room for the month's last rollups to reach the table after its grace period ended. */
         static final Duration CLOSING_MARGIN = Duration.ofHours(1);
+        static final Duration DEFAULT_MONTH_ORDER_INTERVAL = Duration.ofHours(1);
 
         public PeriodRefresh {
             requirePositive(interval, "period refresh interval");
@@ -73,7 +74,7 @@ public record SinkConfig(
         }
 
         public PeriodRefresh(Duration interval, int batchDays) {
-            this(interval, batchDays, Duration.ofHours(1), EventRules.DEFAULT_GRACE_PERIOD);
+            this(interval, batchDays, DEFAULT_MONTH_ORDER_INTERVAL, EventRules.DEFAULT_GRACE_PERIOD);
         }
 
         /** How long after its end a month can no longer change. */
@@ -151,7 +152,7 @@ public record SinkConfig(
                 env.duration("SINK_SESSION_TIMEOUT", Duration.ofSeconds(45)),
                 new PeriodRefresh(env.duration("SINK_PERIOD_REFRESH_INTERVAL", Duration.ofMinutes(5)),
                         env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000),
-                        env.duration("SINK_MONTH_ORDER_INTERVAL", Duration.ofHours(1)),
+                        env.duration("SINK_MONTH_ORDER_INTERVAL", PeriodRefresh.DEFAULT_MONTH_ORDER_INTERVAL),
                         // The aggregator's variable: the sink only needs to know when a month can no longer change.
                         env.duration(EventRules.GRACE_PERIOD_VARIABLE, EventRules.DEFAULT_GRACE_PERIOD)));
     }

@@ -143,9 +143,7 @@ public final class CpuUse {
                 try {
                     String stat = Files.readString(thread.resolve("stat"));
                     String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
-                    byName.merge(name, ticks * NANOS_PER_CLOCK_TICK, Long::sum);
+                    byName.merge(name, statCpuNanos(stat, false), Long::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended while being read
                 }
@@ -164,13 +162,23 @@ public final class CpuUse {
      */
     static long cpuNanosWithEndedChildren(ProcessHandle process) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]) + Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
-            return ticks * NANOS_PER_CLOCK_TICK;
+            return statCpuNanos(Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat")), true);
         } catch (IOException | RuntimeException e) {
             return cpuNanos(process); // not Linux, or the process ended while being read
         }
+    }
+
+    /**
+     * The CPU time in a /proc stat line: utime and stime, and with {@code endedChildren} also cutime and cstime (fields
+     * 14 to 17; counted after the name, which may hold spaces, in parentheses).
+     */
+    private static long statCpuNanos(String stat, boolean endedChildren) {
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        if (endedChildren) {
+            ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+        }
+        return ticks * NANOS_PER_CLOCK_TICK;
     }
 
     private static long cpuNanos(ProcessHandle process) {
