@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * Closed months are rewritten in account order (migration V11) without changing a figure: the month rows of a closed
  * month, first written in the order their accounts were used, lie in account order on disk afterwards and the views
  * answer exactly what they answered before; the current month and a closed month that still has a stale day are left
- * alone, and a month is rewritten once.
+ * alone, and a month is rewritten once. Afterwards the month's bill lines are read from the month index alone (V12).
  */
 class ClosedMonthOrderIT {
     private static final String CLOSED_MONTH = "2025-03-01T00:00:00Z";
@@ -99,6 +99,8 @@ class ClosedMonthOrderIT {
         assertThat(onDisk("default", CLOSED_MONTH)).hasSize(ACCOUNTS * FEATURES.length).isEqualTo(inAccountOrder("default", CLOSED_MONTH));
         assertThat(lines("SELECT usage_monthly::text FROM usage_monthly ORDER BY 1")).isEqualTo(monthlyBefore);
         assertThat(lines("SELECT usage_daily::text FROM usage_daily ORDER BY 1")).isEqualTo(dailyBefore);
+        assertThat(billLinesPlan(CLOSED_MONTH)).as("the README's bill lines of the rewritten (and vacuumed) month, from the index alone")
+                .contains("Index Only Scan using usage_monthly_rollups_month_idx").contains("Heap Fetches: 0");
         assertThat(lines("SELECT org_id || ' ' || month_start::text || ' ' || rows_ordered FROM usage_months_in_order"))
                 .containsExactly("default 2025-03-01 00:00:00+00 " + ACCOUNTS * FEATURES.length);
         assertThat(refresher.orderClosedMonths()).as("nothing left: the current month is open, the other tenant's has a stale day").isZero();
@@ -142,14 +144,30 @@ class ClosedMonthOrderIT {
                 + "' AND month_start = '" + month + "' ORDER BY billing_account_id, feature_code");
     }
 
-    private static List<String> lines(String sql) throws SQLException {
+    /**
+     * How PostgreSQL ran the README's bill lines of one month for the default tenant. A month of a few hundred rows
+     * would be read by a sequential scan; the planner is told to use an index, as it does for a month of many accounts.
+     */
+    private static String billLinesPlan(String month) throws SQLException {
+        return String.join("\n", lines("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT billing_account_id, feature_code, billable_quantity"
+                + " FROM usage_monthly WHERE org_id = 'default' AND month_start = '" + month + "' ORDER BY billing_account_id, feature_code",
+                "SET enable_seqscan = off", "SET enable_bitmapscan = off"));
+    }
+
+    private static List<String> lines(String sql, String... settings) throws SQLException {
         List<String> lines = new ArrayList<>();
         try (Connection connection = database.dataSource().getConnection(); Statement statement = connection.createStatement()) {
             statement.execute("SET TIME ZONE 'UTC'");
+            for (String setting : settings) {
+                statement.execute(setting);
+            }
             try (ResultSet rows = statement.executeQuery(sql)) {
                 while (rows.next()) {
                     lines.add(rows.getString(1));
                 }
+            }
+            if (settings.length > 0) {
+                statement.execute("RESET ALL"); // the connection goes back to the pool, which the refresher shares
             }
         }
         return lines;

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * later; nothing is lost, the marks stay.
  *
  * <p>Every {@code SINK_MONTH_ORDER_INTERVAL} the same thread also rewrites the rows of each closed month in account
- * order (migration V11), one tenant's month per transaction, so that the month's bill lines read the table in order.
+ * order (migration V11), one tenant's month per transaction, so that the month's bill lines read the table in order,
+ * and then vacuums the month table, so that they are read from the month index alone (V12).
  */
 public final class PeriodRefresher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeriodRefresher.class);
@@ -68,7 +69,8 @@ public final class PeriodRefresher implements AutoCloseable {
     /**
      * Rewrites every closed month not yet in account order, one tenant's month per transaction; this sink's next refresh
      * waits for it, and while another sink's refresh holds the lock it stops early (the rest at the next interval).
-     * Returns how many rows it moved.
+     * When it moved any row it vacuums the month table, without waiting for autovacuum, which would take its time on a
+     * table of many months: only then do the months' bill lines come from the index alone. Returns how many rows it moved.
      */
     public long orderClosedMonths() {
         long total = 0;
@@ -78,6 +80,12 @@ public final class PeriodRefresher implements AutoCloseable {
             monthRowsOrdered.increment(moved);
             total += moved;
         } while (moved > 0 && !Thread.currentThread().isInterrupted());
+        if (total > 0) {
+            long start = System.nanoTime();
+            jdbi.useExtension(PeriodRefreshDao.class, PeriodRefreshDao::vacuumMonthTable);
+            LOG.info("Vacuumed usage_monthly_rollups after rewriting {} rows of closed months, in {} ms", total,
+                    (System.nanoTime() - start) / 1_000_000);
+        }
         return total;
     }
 
