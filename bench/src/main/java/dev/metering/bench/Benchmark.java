@@ -514,12 +514,7 @@ public final class Benchmark implements Callable<Integer> {
                 account, feature, runs);
         String group = "Analyst queries (README), " + runs + " runs each";
         for (AnalystQueries.Timing timing : timings) {
-            progress.line("%s: p50 %.1f ms, p99 %.1f ms (%d rows); in PostgreSQL p50 %.1f ms", timing.query(), timing.p50Millis(),
-                    timing.p99Millis(), timing.rows(), timing.serverP50Millis());
-            run.figure(group, timing.query() + ": p50", timing.p50Millis(), "ms", "none", reference -> Double.NaN);
-            run.figure(group, timing.query() + ": p99", timing.p99Millis(), "ms", "none", reference -> Double.NaN);
-            run.figure(group, String.format(Locale.ROOT, "%s: p50 of PostgreSQL's execution alone (EXPLAIN ANALYZE; %,d rows)", timing.query(),
-                    timing.rows()), timing.serverP50Millis(), "ms", "none", reference -> Double.NaN);
+            queryFigures(run, group, timing.query(), timing);
         }
         if (refresh.staleDays() > 0) {
             run.figure(group, String.format(Locale.ROOT, "before them: %,d stale days (and their months) re-folded", refresh.staleDays()),
@@ -540,6 +535,24 @@ public final class Benchmark implements Callable<Integer> {
             run.figure(apiGroup, timing.question() + ": p99", timing.apiP99(), "ms", "sql " + timing.question(), Reference::p99Millis);
         }
         run.phases().put("query API", api);
+
+        progress.phase("Bill lines once the month is closed, as billed (rewritten in account order and vacuumed by the sink), " + runs + " runs");
+        long start = System.nanoTime();
+        long rewritten = run.watch().closeMonthsAsTheSinkWould();
+        progress.line("month rows rewritten in account order and vacuumed: %,d in %.1f s", rewritten, (System.nanoTime() - start) / 1e9);
+        AnalystQueries.Timing closed = new AnalystQueries(run.watch().jdbi()).time(AnalystQueries.BILL_LINES, Tenants.DEFAULT, account, feature, runs);
+        queryFigures(run, group, closed.query() + ", once closed (rewritten in account order, vacuumed)", closed);
+        run.phases().put("bill lines once the month is closed", closed);
+    }
+
+    /** One analyst query's p50, p99 and PostgreSQL's own execution time, printed and as figures of the group. */
+    private void queryFigures(Run run, String group, String name, AnalystQueries.Timing timing) {
+        progress.line("%s: p50 %.1f ms, p99 %.1f ms (%d rows); in PostgreSQL p50 %.1f ms", name, timing.p50Millis(),
+                timing.p99Millis(), timing.rows(), timing.serverP50Millis());
+        run.figure(group, name + ": p50", timing.p50Millis(), "ms", "none", reference -> Double.NaN);
+        run.figure(group, name + ": p99", timing.p99Millis(), "ms", "none", reference -> Double.NaN);
+        run.figure(group, String.format(Locale.ROOT, "%s: p50 of PostgreSQL's execution alone (EXPLAIN ANALYZE; %,d rows)", name,
+                timing.rows()), timing.serverP50Millis(), "ms", "none", reference -> Double.NaN);
     }
 
     private static List<Workload.Event> events(Workload workload, long requestIndex, int perRequest) {

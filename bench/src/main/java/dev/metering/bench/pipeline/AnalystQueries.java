@@ -39,6 +39,7 @@ public final class AnalystQueries {
     private static final Pattern EXECUTION_TIME = Pattern.compile("Execution Time: ([0-9.]+) ms");
 
     static final Map<String, String> QUERIES = new LinkedHashMap<>();
+    public static final String BILL_LINES = "bill lines of every account, one month";
 
     static {
         QUERIES.put("month by feature, one account", """
@@ -62,7 +63,7 @@ public final class AnalystQueries {
                 LEFT JOIN usage_hourly u ON u.window_start = h.hour AND u.org_id = :org
                       AND u.billing_account_id = :account AND u.feature_code = :feature
                 ORDER BY hour""");
-        QUERIES.put("bill lines of every account, one month", """
+        QUERIES.put(BILL_LINES, """
                 SELECT billing_account_id, feature_code, billable_quantity
                 FROM usage_monthly
                 WHERE org_id = :org AND month_start = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
@@ -81,30 +82,39 @@ public final class AnalystQueries {
      */
     public List<Timing> time(String org, String account, String feature, int runs) {
         List<Timing> timings = new ArrayList<>();
-        Map<String, Object> parameters = Map.of("org", org, "account", account, "feature", feature);
-        try (Handle handle = jdbi.open()) {
-            for (Map.Entry<String, String> query : QUERIES.entrySet()) {
-                int rows = 0;
-                double[] millis = new double[runs];
-                for (int i = -2; i < runs; i++) {
-                    long start = System.nanoTime();
-                    rows = handle.createQuery(query.getValue())
-                            .bindMap(parameters)
-                            .map(EVERY_COLUMN).list().size();
-                    if (i >= 0) {
-                        millis[i] = (System.nanoTime() - start) / 1e6;
-                    }
-                }
-                Arrays.sort(millis);
-                double[] server = new double[Math.max(3, runs / 5)];
-                for (int i = 0; i < server.length; i++) {
-                    server[i] = executionMillis(handle, query.getValue(), parameters);
-                }
-                Arrays.sort(server);
-                timings.add(new Timing(query.getKey(), runs, percentile(millis, 0.50), percentile(millis, 0.99), rows, percentile(server, 0.50)));
-            }
+        for (String query : QUERIES.keySet()) {
+            timings.add(time(query, org, account, feature, runs));
         }
         return timings;
+    }
+
+    /** Runs one of the queries {@code runs} times (after two unmeasured runs). */
+    public Timing time(String query, String org, String account, String feature, int runs) {
+        String sql = QUERIES.get(query);
+        if (sql == null) {
+            throw new IllegalArgumentException("no analyst query named " + query);
+        }
+        Map<String, Object> parameters = Map.of("org", org, "account", account, "feature", feature);
+        try (Handle handle = jdbi.open()) {
+            int rows = 0;
+            double[] millis = new double[runs];
+            for (int i = -2; i < runs; i++) {
+                long start = System.nanoTime();
+                rows = handle.createQuery(sql)
+                        .bindMap(parameters)
+                        .map(EVERY_COLUMN).list().size();
+                if (i >= 0) {
+                    millis[i] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+            Arrays.sort(millis);
+            double[] server = new double[Math.max(3, runs / 5)];
+            for (int i = 0; i < server.length; i++) {
+                server[i] = executionMillis(handle, sql, parameters);
+            }
+            Arrays.sort(server);
+            return new Timing(query, runs, percentile(millis, 0.50), percentile(millis, 0.99), rows, percentile(server, 0.50));
+        }
     }
 
     /** PostgreSQL's execution time of the query (without per-node timing, whose clock reads would inflate it). */

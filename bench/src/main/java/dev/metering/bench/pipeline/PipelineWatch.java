@@ -145,6 +145,21 @@ public final class PipelineWatch implements AutoCloseable {
         return new PeriodRefresh(stale, (System.nanoTime() - start) / 1e9);
     }
 
+    /**
+     * Does to the run's month what the sink does to a month once it is closed (its end plus the grace period passed),
+     * before it is billed: rewrites its rows in account order and vacuums the month table. The run's events are in the
+     * current month, which stays open; the README's bill lines are for last month. Returns the rows rewritten.
+     */
+    public long closeMonthsAsTheSinkWould() {
+        long rows = 0;
+        for (long moved = 1; moved > 0; ) {
+            moved = jdbi.withExtension(RollupQueries.class, RollupQueries::orderMonthAsClosed);
+            rows += moved;
+        }
+        jdbi.useExtension(RollupQueries.class, RollupQueries::vacuumMonthTable);
+        return rows;
+    }
+
     public BigDecimal hourlyQuantity(String accountPattern) {
         return jdbi.withExtension(RollupQueries.class, queries -> queries.hourlyQuantity(accountPattern));
     }
