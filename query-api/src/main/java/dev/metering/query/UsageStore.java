@@ -37,6 +37,11 @@ final class UsageStore {
         // Every answer row composes exactly one (account, feature) series when the grouping or the filters fix both:
         // then the rows are grouped once. Otherwise the series are composed first and their results summed.
         boolean oneSeries = (query.byAccount() || query.accounts().size() == 1) && (query.byFeature() || query.features().size() == 1);
+        // Whole UTC days: each day's row of usage_daily (its hours folded by the sink, or on read while it is stale) stands
+        // in for its hours, one row per series and day instead of up to 24. The fold below composes days as it composes
+        // hours (a day holding an ABSOLUTE bills from its latest ABSOLUTE hour on), so the answer is the same.
+        boolean fromDays = !hourly && Windows.wholeUtcDays(size, query.zone(), query.from(), query.to());
+        boolean featureOfEveryAccount = !query.features().isEmpty() && query.accounts().isEmpty();
         String bucketStart;
         String bucketEnd;
         switch (size) {
@@ -85,10 +90,10 @@ final class UsageStore {
         sql.append("h.billing_account_id COLLATE \"C\" AS billing_account_id, h.feature_code COLLATE \"C\" AS feature_code, h.window_start,\n")
                 .append("         h.billable_quantity, h.quantity_sum, h.event_count, h.reverted_quantity, h.min_value, h.max_value,\n")
                 .append("         h.latest_value, h.latest_value_type, h.latest_event_time, h.latest_absolute_event_time IS NOT NULL AS has_absolute\n")
-                .append("  FROM usage_rollups h").append(!total && !hourly ? " CROSS JOIN b" : "").append("\n")
-                .append("  WHERE h.org_id = :org AND h.window_size = 'HOUR'\n")
+                .append("  FROM ").append(fromDays ? "usage_daily" : "usage_rollups").append(" h").append(!total && !hourly ? " CROSS JOIN b" : "").append("\n")
+                .append("  WHERE h.org_id = :org").append(fromDays ? "" : " AND h.window_size = 'HOUR'").append("\n")
                 .append("    AND h.window_start >= CAST(:from AS timestamptz) AND h.window_start < CAST(:to AS timestamptz)\n");
-        if (!query.features().isEmpty() && query.accounts().isEmpty()) {
+        if (featureOfEveryAccount && !fromDays) {
             // Implied by the range; lets the planner use the (org, feature, UTC day) index for "all accounts of a feature".
             sql.append("    AND date_trunc('day', h.window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' >= CAST(:from_day AS timestamptz)\n")
                     .append("    AND date_trunc('day', h.window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' < CAST(:to AS timestamptz)\n");
@@ -180,7 +185,7 @@ final class UsageStore {
                 statement.bindArray("bounds", String.class, Windows.boundaries(size, query.zone(), query.from(), query.to()).stream()
                         .map(Instant::toString).toList());
             }
-            if (!query.features().isEmpty() && query.accounts().isEmpty()) {
+            if (featureOfEveryAccount && !fromDays) {
                 statement.bind("from_day", query.from().truncatedTo(java.time.temporal.ChronoUnit.DAYS).toString());
             }
             if (!query.accounts().isEmpty()) {

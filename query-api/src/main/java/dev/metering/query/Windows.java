@@ -43,6 +43,18 @@ final class Windows {
         return null;
     }
 
+    /**
+     * Whether every window of the query, and so the range, is a union of whole UTC days: days or months in UTC, or one
+     * total from a UTC midnight to a UTC midnight.
+     */
+    static boolean wholeUtcDays(Size size, ZoneId zone, Instant from, Instant to) {
+        return switch (size) {
+            case HOUR -> false;
+            case DAY, MONTH -> zone.normalized().equals(ZoneOffset.UTC);
+            case TOTAL -> from.equals(from.truncatedTo(ChronoUnit.DAYS)) && to.equals(to.truncatedTo(ChronoUnit.DAYS));
+        };
+    }
+
     /** The start of the window of the given size in the zone that holds the instant. */
     static Instant windowStart(Size size, ZoneId zone, Instant instant) {
         return switch (size) {

@@ -349,28 +349,32 @@ class QueryApiIT {
                 state.billable.toPlainString(), state.latestAbsolute, state.max.toPlainString(), "DELTA", state.min.toPlainString(), state.max.toPlainString())));
         fixture.insert(rows);
 
-        // Expected per Berlin day and feature/account: the latest hour with an ABSOLUTE bills its value, plus the later hours' DELTA sums.
-        ZoneId berlin = ZoneId.of("Europe/Berlin");
-        Map<String, BigDecimal> expected = new TreeMap<>();
-        Map<String, List<Map.Entry<Key, HourState>>> byPeriod = new TreeMap<>();
-        states.entrySet().forEach(entry -> {
-            LocalDate day = entry.getKey().hour().atZone(berlin).toLocalDate();
-            byPeriod.computeIfAbsent(day + "|" + entry.getKey().account() + "|" + entry.getKey().feature(), k -> new ArrayList<>()).add(entry);
-        });
-        byPeriod.forEach((period, hoursOfPeriod) -> {
-            hoursOfPeriod.sort(java.util.Comparator.comparing(e -> e.getKey().hour()));
-            int lastAbsolute = -1;
-            for (int i = 0; i < hoursOfPeriod.size(); i++) {
-                if (hoursOfPeriod.get(i).getValue().latestAbsolute != null) {
-                    lastAbsolute = i;
+        // Expected per day of a zone and feature/account: the latest hour with an ABSOLUTE bills its value, plus the later hours' DELTA sums.
+        java.util.function.Function<ZoneId, Map<String, BigDecimal>> perDay = zone -> {
+            Map<String, BigDecimal> perPeriod = new TreeMap<>();
+            Map<String, List<Map.Entry<Key, HourState>>> byPeriod = new TreeMap<>();
+            states.entrySet().forEach(entry -> {
+                LocalDate day = entry.getKey().hour().atZone(zone).toLocalDate();
+                byPeriod.computeIfAbsent(day + "|" + entry.getKey().account() + "|" + entry.getKey().feature(), k -> new ArrayList<>()).add(entry);
+            });
+            byPeriod.forEach((period, hoursOfPeriod) -> {
+                hoursOfPeriod.sort(java.util.Comparator.comparing(e -> e.getKey().hour()));
+                int lastAbsolute = -1;
+                for (int i = 0; i < hoursOfPeriod.size(); i++) {
+                    if (hoursOfPeriod.get(i).getValue().latestAbsolute != null) {
+                        lastAbsolute = i;
+                    }
                 }
-            }
-            BigDecimal total = lastAbsolute < 0 ? BigDecimal.ZERO : hoursOfPeriod.get(lastAbsolute).getValue().billable;
-            for (int i = lastAbsolute + 1; i < hoursOfPeriod.size(); i++) {
-                total = total.add(hoursOfPeriod.get(i).getValue().billable);
-            }
-            expected.put(period, total);
-        });
+                BigDecimal total = lastAbsolute < 0 ? BigDecimal.ZERO : hoursOfPeriod.get(lastAbsolute).getValue().billable;
+                for (int i = lastAbsolute + 1; i < hoursOfPeriod.size(); i++) {
+                    total = total.add(hoursOfPeriod.get(i).getValue().billable);
+                }
+                perPeriod.put(period, total);
+            });
+            return perPeriod;
+        };
+        ZoneId berlin = ZoneId.of("Europe/Berlin");
+        Map<String, BigDecimal> expected = perDay.apply(berlin);
 
         Map<String, BigDecimal> actual = new TreeMap<>();
         JsonNode page = ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3&group_by=billing_account_id&group_by=feature_code"
@@ -404,7 +408,32 @@ class QueryApiIT {
             shape.getValue().forEach((period, value) -> assertThat(answered.get(period)).as(shape.getKey() + " " + period).isEqualByComparingTo(value));
         }
 
-        // Every shape equals the schema's metering_billable aggregate per series, summed over the series of a row.
+        // Whole UTC days are answered from the day rows (usage_daily): the same figures as from the hours, whether the days
+        // are still stale (the view folds their hours) or the sink's refresh has written them.
+        Map<String, BigDecimal> expectedUtc = perDay.apply(ZoneOffset.UTC);
+        String rndSeries = "/v1/usage?billing_account_id=rnd-0&billing_account_id=rnd-1&billing_account_id=rnd-2&billing_account_id=rnd-3"
+                + "&group_by=billing_account_id&group_by=feature_code&limit=10000";
+        for (boolean refreshed : new boolean[] {false, true}) {
+            if (refreshed) {
+                assertThat(refreshPeriods()).as("days re-folded into usage_daily_rollups").isPositive();
+            }
+            Map<String, BigDecimal> utcDays = new TreeMap<>();
+            ok(KEY_ALL, rndSeries + "&window_size=DAY&window_time_zone=UTC&from=2025-10-20T00:00:00Z&to=2025-11-04T00:00:00Z").get("data")
+                    .forEach(row -> utcDays.put(row.get("window_start").asText().substring(0, 10) + "|" + row.get("billing_account_id").asText()
+                            + "|" + row.get("feature_code").asText(), new BigDecimal(row.get("billable_quantity").asText())));
+            assertThat(utcDays.keySet()).as("refreshed: " + refreshed).containsExactlyElementsOf(expectedUtc.keySet());
+            expectedUtc.forEach((period, value) -> assertThat(utcDays.get(period)).as(period + ", refreshed: " + refreshed).isEqualByComparingTo(value));
+            // London's days after summer time are UTC days too, composed from the hours (not UTC by name): every column equal.
+            String winter = "&window_size=DAY&from=2025-10-27T00:00:00Z&to=2025-11-03T00:00:00Z";
+            assertThat(rows(ok(KEY_ALL, rndSeries + winter + "&window_time_zone=UTC")))
+                    .isEqualTo(rows(ok(KEY_ALL, rndSeries + winter + "&window_time_zone=Europe/London")).stream().map(row -> row.replace("+00:00", "Z")).toList())
+                    .hasSizeGreaterThan(20);
+            everyShapeEqualsTheAggregateOfTheHours();
+        }
+    }
+
+    /** Every shape equals the schema's metering_billable aggregate per series, summed over the series of a row. */
+    private static void everyShapeEqualsTheAggregateOfTheHours() {
         String range = "&from=2025-10-20T00:00:00Z&to=2025-11-03T00:00:00Z&limit=10000";
         assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-1&feature_code=seats" + range), "billable_quantity"))
                 .containsExactly(aggregate("billing_account_id = 'rnd-1' AND feature_code = 'seats'", "").get(0));
@@ -415,6 +444,22 @@ class QueryApiIT {
         assertThat(column(ok(KEY_ALL, "/v1/usage?billing_account_id=rnd-3&window_size=MONTH" + range.replace("2025-11-03", "2025-12-01")
                 .replace("2025-10-20", "2025-10-01")), "billable_quantity")).containsExactlyElementsOf(aggregate("billing_account_id = 'rnd-3'",
                 "date_trunc('month', window_start AT TIME ZONE 'UTC')"));
+    }
+
+    /** The sink's period refresh, as an operator runs it by hand: every stale day into usage_daily_rollups; how many days. */
+    private static long refreshPeriods() {
+        long total = 0;
+        try (var connection = fixture.database.dataSource().getConnection(); var statement = connection.createStatement()) {
+            for (int done = 1; done > 0; total += done) {
+                try (var result = statement.executeQuery("SELECT metering_refresh_periods(10000, interval '0')")) {
+                    result.next();
+                    done = result.getInt(1);
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return total;
     }
 
     /** The billable quantities of the rnd-* hours: metering_billable per series (and group), summed per group, in group order. */
