@@ -272,7 +272,9 @@ class QueryApiIT {
         }
         fixture.insert(hours);
         String base = "/v1/usage?feature_code=f-a&feature_code=f-b&feature_code=F-c&from=2025-06-01T00:00:00Z&to=2025-06-04T00:00:00Z";
+        // UTC days and the total between UTC midnights come from the day rows, hours from the hours.
         for (String shape : List.of("&window_size=HOUR&group_by=billing_account_id&group_by=feature_code", "&window_size=DAY&group_by=feature_code",
+                "&window_size=DAY&group_by=billing_account_id&group_by=feature_code",
                 "&window_size=HOUR", "&group_by=billing_account_id")) {
             List<String> all = rows(ok(KEY_ALL, base + shape + "&limit=10000"));
             List<String> paged = new ArrayList<>();
