@@ -63,7 +63,8 @@ class ClosedMonthOrderIT {
 
     @Test
     void closedMonthsAreRewrittenInAccountOrderOnceWithTheSameFigures() throws SQLException {
-        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 50), new SimpleMeterRegistry());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 50), registry);
         // The closed month, written and refreshed a few accounts at a time in random order, as traffic would.
         List<Integer> accounts = new ArrayList<>();
         for (int i = 0; i < ACCOUNTS; i++) {
@@ -104,6 +105,7 @@ class ClosedMonthOrderIT {
         assertThat(lines("SELECT org_id || ' ' || month_start::text || ' ' || rows_ordered FROM usage_months_in_order"))
                 .containsExactly("default 2025-03-01 00:00:00+00 " + ACCOUNTS * FEATURES.length);
         assertThat(refresher.orderClosedMonths()).as("nothing left: the current month is open, the other tenant's has a stale day").isZero();
+        assertThat(registry.timer("sink.periods.month.vacuum").count()).as("vacuumed after the rewrite, not when nothing was rewritten").isEqualTo(1);
 
         refresher.refreshStale(Duration.ZERO);
         List<String> otherBefore = lines("SELECT usage_monthly::text FROM usage_monthly WHERE org_id = 'other-org' ORDER BY 1");
@@ -111,6 +113,7 @@ class ClosedMonthOrderIT {
         assertThat(onDisk("other-org", CLOSED_MONTH)).containsExactly("acct-a api_calls", "acct-a seats", "acct-b seats");
         assertThat(lines("SELECT usage_monthly::text FROM usage_monthly WHERE org_id = 'other-org' ORDER BY 1")).isEqualTo(otherBefore);
         assertThat(refresher.orderClosedMonths()).as("a month is rewritten once").isZero();
+        assertThat(registry.timer("sink.periods.month.vacuum").count()).isEqualTo(2);
     }
 
     private static RollupRow hour(String org, String account, String feature, Instant start) {

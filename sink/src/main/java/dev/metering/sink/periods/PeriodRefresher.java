@@ -36,6 +36,9 @@ public final class PeriodRefresher implements AutoCloseable {
     private final Counter failures;
     private final Timer transactionLatency;
     private final Counter monthRowsOrdered;
+    private final Timer monthTableVacuum;
+    /** Set once a rewrite committed, cleared once the month table was vacuumed: a failed vacuum is tried again. */
+    private volatile boolean monthTableVacuumDue;
     private static final Duration TICK = Duration.ofSeconds(1);
     private ScheduledExecutorService executor;
 
@@ -50,6 +53,8 @@ public final class PeriodRefresher implements AutoCloseable {
                 .description("Time of one period refresh transaction").register(registry);
         monthRowsOrdered = Counter.builder("sink.periods.month.rows.ordered")
                 .description("Rows of closed months rewritten in account order (usage_monthly_rollups)").register(registry);
+        monthTableVacuum = Timer.builder("sink.periods.month.vacuum")
+                .description("VACUUM of usage_monthly_rollups after closed months were rewritten").register(registry);
     }
 
     public synchronized void start() {
@@ -70,7 +75,8 @@ public final class PeriodRefresher implements AutoCloseable {
      * Rewrites every closed month not yet in account order, one tenant's month per transaction; this sink's next refresh
      * waits for it, and while another sink's refresh holds the lock it stops early (the rest at the next interval).
      * When it moved any row it vacuums the month table, without waiting for autovacuum, which would take its time on a
-     * table of many months: only then do the months' bill lines come from the index alone. Returns how many rows it moved.
+     * table of many months: only then do the months' bill lines come from the index alone (a failed vacuum is tried
+     * again at the next interval). Returns how many rows it moved.
      */
     public long orderClosedMonths() {
         long total = 0;
@@ -79,12 +85,15 @@ public final class PeriodRefresher implements AutoCloseable {
             moved = jdbi.withExtension(PeriodRefreshDao.class, dao -> dao.orderClosedMonth(settings.monthClosedAfter().toMillis()));
             monthRowsOrdered.increment(moved);
             total += moved;
+            monthTableVacuumDue |= moved > 0;
         } while (moved > 0 && !Thread.currentThread().isInterrupted());
-        if (total > 0) {
+        if (monthTableVacuumDue) {
             long start = System.nanoTime();
             jdbi.useExtension(PeriodRefreshDao.class, PeriodRefreshDao::vacuumMonthTable);
-            LOG.info("Vacuumed usage_monthly_rollups after rewriting {} rows of closed months, in {} ms", total,
-                    (System.nanoTime() - start) / 1_000_000);
+            long nanos = System.nanoTime() - start;
+            monthTableVacuum.record(nanos, TimeUnit.NANOSECONDS);
+            monthTableVacuumDue = false;
+            LOG.info("Vacuumed usage_monthly_rollups after rewriting closed months ({} rows this time) in {} ms", total, nanos / 1_000_000);
         }
         return total;
     }
