@@ -23,6 +23,16 @@ DROP INDEX usage_monthly_rollups_month_idx;
 CREATE INDEX usage_monthly_rollups_month_idx ON usage_monthly_rollups (org_id, month_start, billing_account_id, feature_code)
     INCLUDE (month_end, billable_quantity);
 
+-- The query API composes whole UTC days from usage_daily when none of them is stale (else from the hours, faster then):
+-- its role reads the marks to know.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metering_query') THEN
+        GRANT SELECT ON usage_periods_stale TO metering_query;
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION metering_order_closed_month(closed_for interval) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
 AS $$

@@ -64,7 +64,8 @@ public final class ReadOnlyRole {
                            OR has_table_privilege('sink_offsets', 'INSERT') OR has_table_privilege('sink_offsets', 'UPDATE')
                            OR has_table_privilege('sink_offsets', 'DELETE') OR has_table_privilege('sink_offsets', 'TRUNCATE')) AS writes,
                        to_regclass('usage_rollups') IS NOT NULL AND has_table_privilege('usage_rollups', 'SELECT')
-                           AND has_column_privilege('sink_offsets', 'updated_at', 'SELECT') AS reads
+                           AND has_column_privilege('sink_offsets', 'updated_at', 'SELECT')
+                           AND (to_regclass('usage_periods_stale') IS NULL OR has_table_privilege('usage_periods_stale', 'SELECT')) AS reads
                 """;
         try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
             rs.next();
@@ -77,7 +78,8 @@ public final class ReadOnlyRole {
                 throw new IllegalStateException("usage_rollups does not exist (yet): the sink creates it when it starts");
             }
             if (!rs.getBoolean("reads")) {
-                throw new IllegalStateException("DATABASE_USER " + role + " may not read usage_rollups and sink_offsets: GRANT " + GROUP_ROLE + " TO " + role);
+                throw new IllegalStateException("DATABASE_USER " + role + " may not read usage_rollups, sink_offsets and usage_periods_stale: GRANT "
+                        + GROUP_ROLE + " TO " + role + " (the sink's migration V12 lets " + GROUP_ROLE + " read usage_periods_stale: start the sink first)");
             }
         }
     }
