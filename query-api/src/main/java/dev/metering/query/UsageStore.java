@@ -41,8 +41,8 @@ final class UsageStore {
         // day instead of up to 24. The fold below composes days as it composes hours (a day holding an ABSOLUTE bills from
         // its latest ABSOLUTE hour on), so the answer is the same. While a day in the range is stale the view would fold
         // its hours on read, then this statement folds them again: slower than the hours alone (today, typically).
-        boolean fromDays = !hourly && Windows.wholeUtcDays(size, query.zone(), query.from(), query.to()) && !anyStaleDay(query);
-        boolean featureOfEveryAccount = !query.features().isEmpty() && query.accounts().isEmpty();
+        boolean fromDays = Windows.wholeUtcDays(size, query.zone(), query.from(), query.to()) && !anyStaleDay(query);
+        boolean hoursOfEveryAccountOfFeatures = !fromDays && !query.features().isEmpty() && query.accounts().isEmpty();
         String bucketStart;
         String bucketEnd;
         switch (size) {
@@ -94,7 +94,7 @@ final class UsageStore {
                 .append("  FROM ").append(fromDays ? "usage_daily" : "usage_rollups").append(" h").append(!total && !hourly ? " CROSS JOIN b" : "").append("\n")
                 .append("  WHERE h.org_id = :org").append(fromDays ? "" : " AND h.window_size = 'HOUR'").append("\n")
                 .append("    AND h.window_start >= CAST(:from AS timestamptz) AND h.window_start < CAST(:to AS timestamptz)\n");
-        if (featureOfEveryAccount && !fromDays) {
+        if (hoursOfEveryAccountOfFeatures) {
             // Implied by the range; lets the planner use the (org, feature, UTC day) index for "all accounts of a feature".
             sql.append("    AND date_trunc('day', h.window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' >= CAST(:from_day AS timestamptz)\n")
                     .append("    AND date_trunc('day', h.window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' < CAST(:to AS timestamptz)\n");
@@ -186,7 +186,7 @@ final class UsageStore {
                 statement.bindArray("bounds", String.class, Windows.boundaries(size, query.zone(), query.from(), query.to()).stream()
                         .map(Instant::toString).toList());
             }
-            if (featureOfEveryAccount && !fromDays) {
+            if (hoursOfEveryAccountOfFeatures) {
                 statement.bind("from_day", query.from().truncatedTo(java.time.temporal.ChronoUnit.DAYS).toString());
             }
             if (!query.accounts().isEmpty()) {
