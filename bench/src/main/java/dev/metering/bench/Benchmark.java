@@ -493,6 +493,22 @@ public final class Benchmark implements Callable<Integer> {
         run.figure(drainGroup, "drain into rollups (start-up included)", drain.eventsPerSecond(), "events/s", CONSUMER, Reference::rate);
         run.figure(drainGroup, "drain until all rows are in usage_hourly", drain.endToEndEventsPerSecond(), "events/s", CONSUMER, Reference::rate);
         cpuFigures(run, drainGroup, "CPU per event until the rows are in usage_hourly", drain.cpuMicrosPerEvent(), drain.endToEndEventsPerSecond());
+
+        // The reference reads alone on the machine; so does the aggregator here, with the sink stopped until it is done.
+        String alonePhase = "aggregator drain, sink stopped";
+        progress.phase("Aggregator alone: drain the next " + String.format(Locale.ROOT, "%,d", settings.drainEvents())
+                + " events of the same accounts with the sink stopped, then the sink alone");
+        AggregatorDrain.AloneResult alone = new AggregatorDrain(run.pipeline(), run.watch(), timeline, progress).runAlone(alonePhase,
+                run.workload("drain"), settings.drainEvents(), settings.drainEvents());
+        run.phases().put(alonePhase, alone);
+        String aloneGroup = "Aggregator alone, then the sink alone (" + String.format(Locale.ROOT, "%,d", alone.events())
+                + " more events pre-filled, the same accounts and hours)";
+        run.figure(aloneGroup, "drain into rollups, the sink stopped (start-up included)", alone.aggregatorEventsPerSecond(), "events/s",
+                CONSUMER, Reference::rate);
+        cpuFigures(run, aloneGroup, "CPU per event of the aggregator alone", alone.aggregatorCpuMicrosPerEvent(), alone.aggregatorEventsPerSecond());
+        run.figure(aloneGroup, "the sink alone afterwards, until all rows are in usage_hourly (start-up included)", alone.sinkEventsPerSecond(),
+                "events/s", "none", reference -> Double.NaN);
+        cpuFigures(run, aloneGroup, "CPU per event of the sink alone", alone.sinkCpuMicrosPerEvent(), alone.sinkEventsPerSecond());
     }
 
     /**

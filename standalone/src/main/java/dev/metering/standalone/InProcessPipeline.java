@@ -225,9 +225,8 @@ public final class InProcessPipeline implements AutoCloseable {
 
         startAggregator();
         running.push(this::stopAggregator);
-        sink = new SinkService(SinkConfig.fromEnv(env));
-        sink.start();
-        running.push(sink);
+        startSink();
+        running.push(this::stopSink);
         api = new IngestApi(IngestApiConfig.fromEnv(env)).start();
         running.push(api);
         if (settings.queryApi) {
@@ -258,6 +257,24 @@ public final class InProcessPipeline implements AutoCloseable {
         if (aggregator != null) {
             aggregator.close();
             aggregator = null;
+        }
+    }
+
+    /** Starts a sink (again, after {@link #stopSink()}: same group, so it resumes from the offsets stored in PostgreSQL). */
+    public synchronized void startSink() {
+        if (sink != null) {
+            throw new IllegalStateException("sink is running");
+        }
+        SinkService service = new SinkService(SinkConfig.fromEnv(env));
+        service.start();
+        sink = service;
+    }
+
+    /** Stops the sink alone (the benchmark's drain of the aggregator alone); nothing when it is not running. */
+    public synchronized void stopSink() {
+        if (sink != null) {
+            sink.close();
+            sink = null;
         }
     }
 

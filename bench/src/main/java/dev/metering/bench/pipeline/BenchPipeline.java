@@ -77,6 +77,15 @@ public final class BenchPipeline implements AutoCloseable {
         pipeline.stopAggregator();
     }
 
+    /** A new sink (same consumer group, so it resumes from the offsets it stored in PostgreSQL). */
+    public void startSink() {
+        pipeline.startSink();
+    }
+
+    public void stopSink() {
+        pipeline.stopSink();
+    }
+
     public boolean sinkCaughtUp() {
         return pipeline.sinkCaughtUp();
     }
