@@ -559,6 +559,10 @@ public final class Benchmark implements Callable<Integer> {
         AnalystQueries.Timing closed = new AnalystQueries(run.watch().jdbi()).time(AnalystQueries.BILL_LINES, Tenants.DEFAULT, account, feature, runs);
         queryFigures(run, group, closed.query() + ", once closed (rewritten in account order, vacuumed)", closed);
         run.phases().put("bill lines once the month is closed", closed);
+        AnalystQueries.Timing streamed = new AnalystQueries(run.watch().jdbi()).timeStreamed(AnalystQueries.BILL_LINES, Tenants.DEFAULT, account,
+                feature, runs);
+        queryFigures(run, group, closed.query() + ", once closed, streamed (a cursor, each row read and dropped)", streamed);
+        run.phases().put("bill lines once the month is closed, streamed", streamed);
     }
 
     /** One analyst query's p50, p99 and PostgreSQL's own execution time, printed and as figures of the group. */
