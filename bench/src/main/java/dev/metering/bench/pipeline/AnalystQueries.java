@@ -98,7 +98,7 @@ public final class AnalystQueries {
 
     /**
      * Runs one of the queries {@code runs} times (after two unmeasured runs) as a client that streams its rows: a cursor
-     * in a read-only transaction, {@value #STREAM_FETCH_SIZE} rows per fetch, every column of each row read and the row
+     * in a transaction, {@value #STREAM_FETCH_SIZE} rows per fetch, every column of each row read and the row
      * dropped, as a billing job writing its lines out would. Reading a million rows into a list keeps them all alive
      * until the last arrives, and the garbage collector copies them while they do (thirteenth session's GC log).
      */
