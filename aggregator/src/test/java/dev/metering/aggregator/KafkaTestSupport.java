@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.awaitility.Awaitility;
@@ -91,6 +92,35 @@ final class KafkaTestSupport {
         if (!records.isEmpty()) {
             throw new AssertionError(records.size() + " records could not be sent to " + Topics.USAGE_EVENTS, lastFailure);
         }
+    }
+
+    /**
+     * Every decodable event on {@code usage-events}, each partition in its log order. The aggregator accepts events in
+     * this order, which is not always the order they were sent in: a record resent after a failed send (see
+     * {@link #produce}) lands after records sent later, and billable quantities depend on that order.
+     */
+    List<UsageEvent> eventsInLogOrder(SchemaRegistryClient registry) {
+        AvroDeserializer<UsageEvent> deserializer = new AvroDeserializer<>(UsageEvent.class, registry);
+        List<UsageEvent> events = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readCommittedConsumer("events-reader"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(Topics.USAGE_EVENTS).stream()
+                    .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            poll(() -> {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    try {
+                        events.add(deserializer.deserialize(record.topic(), record.value()));
+                    } catch (RuntimeException undecodable) {
+                        // the garbage records produce() adds on request; the aggregator dead-letters them
+                    }
+                }
+                return partitions.stream().allMatch(partition -> consumer.position(partition) >= end.get(partition));
+            }, "the whole of " + Topics.USAGE_EVENTS);
+        }
+        return events;
     }
 
     /** Idempotent, acks=all; a send gives up after 30 s (Kafka's default is 2 min) so that a failed send is retried soon. */
