@@ -537,6 +537,11 @@ public final class Benchmark implements Callable<Integer> {
                     refresh.staleDays() / refresh.seconds(), "days/s", "none", reference -> Double.NaN);
         }
         run.phases().put("analyst queries", timings);
+        // A billing job streams its lines (README, "Querying usage"); the open month's rows are scattered by their updates.
+        AnalystQueries.Timing openStreamed = new AnalystQueries(run.watch().jdbi()).timeStreamed(AnalystQueries.BILL_LINES, Tenants.DEFAULT,
+                account, feature, runs);
+        queryFigures(run, group, openStreamed.query() + ", streamed (a cursor, each row read and dropped)", openStreamed);
+        run.phases().put("bill lines, streamed", openStreamed);
 
         progress.phase("Query API next to the same SQL straight against PostgreSQL, " + runs + " runs each");
         List<QueryApiTimings.Timing> api = new QueryApiTimings(run.http(), run.pipeline().queryUrl(), BenchPipeline.QUERY_KEY,
