@@ -56,7 +56,7 @@ public final class AggregatorDrain {
         Backlog backlog = stopAndFill(phase, workload, 0, events, false);
         CpuUse.Snapshot cpuAtStart = CpuUse.snapshot();
         long start = System.nanoTime();
-        long deadline = start + Duration.ofSeconds(300 + events / 500).toNanos();
+        long deadline = start + patience(events).toNanos();
         double seconds = drainAggregator(phase, backlog.events(), start, deadline);
         awaitRows(phase, workload, events, deadline);
         double sinkSeconds = (System.nanoTime() - start) / 1e9;
@@ -82,14 +82,14 @@ public final class AggregatorDrain {
         long backlog = stopAndFill(phase, workload, first, events, true).events();
         CpuUse.Snapshot cpuAtStart = CpuUse.snapshot();
         long start = System.nanoTime();
-        long deadline = start + Duration.ofSeconds(300 + events / 500).toNanos();
+        long deadline = start + patience(events).toNanos();
         double aggregatorSeconds = drainAggregator(phase, backlog, start, deadline);
         Map<String, Double> aggregatorCpu = cpuPerEvent(phase, "the aggregator alone committed " + String.format(Locale.ROOT, "%,d", backlog)
                 + " events in " + String.format(Locale.ROOT, "%.1f", aggregatorSeconds) + " s", cpuAtStart, backlog);
         CpuUse.Snapshot cpuAtSinkStart = CpuUse.snapshot();
         long sinkStart = System.nanoTime();
         pipeline.startSink();
-        awaitRows(phase, workload, first + events, deadline + Duration.ofSeconds(300 + events / 500).toNanos());
+        awaitRows(phase, workload, first + events, deadline + patience(events).toNanos());
         double sinkSeconds = (System.nanoTime() - sinkStart) / 1e9;
         Map<String, Double> sinkCpu = cpuPerEvent(phase, "the sink alone stored them in " + String.format(Locale.ROOT, "%.1f", sinkSeconds)
                 + " s", cpuAtSinkStart, events);
@@ -97,6 +97,11 @@ public final class AggregatorDrain {
     }
 
     private record Backlog(long events, double fillSeconds) {
+    }
+
+    /** How long a step may take before the benchmark gives up on it: 5 minutes plus 2 ms per event (at least 500 events/s). */
+    private static Duration patience(long events) {
+        return Duration.ofSeconds(300 + events / 500);
     }
 
     /**
