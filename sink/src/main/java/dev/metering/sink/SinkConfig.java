@@ -19,6 +19,12 @@ import java.util.Objects;
  * @param sessionTimeout   how long the group waits for an instance that died without leaving (crash, kill -9) before
  *                         its partitions move to another or restarted instance
  * @param periodRefresh    how often the day and month tables are brought up to date with the hours
+ * @param databaseSocketTimeout      how long a statement may wait for the server's answer before the connection is
+ *                                   counted as broken (a dead server must surface as an error, never as a thread
+ *                                   blocked on a socket forever)
+ * @param databaseMaintenanceTimeout the same for the statements that may rightly run long: migrations at start, the
+ *                                   rewrite of a closed month and the VACUUM after it. Under the socket timeout, a
+ *                                   migration or a month larger than it allows would fail and be retried forever
  */
 public record SinkConfig(
         String kafkaBootstrapServers,
@@ -42,7 +48,9 @@ public record SinkConfig(
         TopicSettings topicSettings,
         Duration shutdownTimeout,
         Duration sessionTimeout,
-        PeriodRefresh periodRefresh) {
+        PeriodRefresh periodRefresh,
+        Duration databaseSocketTimeout,
+        Duration databaseMaintenanceTimeout) {
 
     /**
      * The background refresh of {@code usage_daily_rollups} and {@code usage_monthly_rollups} (migration V9). The
@@ -110,6 +118,14 @@ public record SinkConfig(
         requirePositive(databaseCheckInterval, "database check interval");
         requirePositive(shutdownTimeout, "shutdown timeout");
         requirePositive(sessionTimeout, "session timeout");
+        // pgjdbc counts its socket timeout in whole seconds (0 would mean none)
+        if (databaseSocketTimeout == null || databaseSocketTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("database socket timeout must be at least 1s, got " + databaseSocketTimeout);
+        }
+        if (databaseMaintenanceTimeout == null || databaseMaintenanceTimeout.compareTo(databaseSocketTimeout) < 0) {
+            throw new IllegalArgumentException("database maintenance timeout " + databaseMaintenanceTimeout
+                    + " is shorter than the socket timeout " + databaseSocketTimeout);
+        }
         if (maxBackoff.compareTo(initialBackoff) < 0) {
             throw new IllegalArgumentException("max backoff " + maxBackoff + " is shorter than the initial backoff " + initialBackoff);
         }
@@ -154,7 +170,9 @@ public record SinkConfig(
                         env.positiveInteger("SINK_PERIOD_REFRESH_BATCH", 1000),
                         env.duration("SINK_MONTH_ORDER_INTERVAL", PeriodRefresh.DEFAULT_MONTH_ORDER_INTERVAL),
                         // The aggregator's variable: the sink only needs to know when a month can no longer change.
-                        env.duration(EventRules.GRACE_PERIOD_VARIABLE, EventRules.DEFAULT_GRACE_PERIOD)));
+                        env.duration(EventRules.GRACE_PERIOD_VARIABLE, EventRules.DEFAULT_GRACE_PERIOD)),
+                env.duration("SINK_DB_SOCKET_TIMEOUT", Duration.ofSeconds(120)),
+                env.duration("SINK_DB_MAINTENANCE_TIMEOUT", Duration.ofHours(6)));
     }
 
     /**
@@ -180,13 +198,15 @@ public record SinkConfig(
     public SinkConfig withHttpPort(int port) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, port, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout, sessionTimeout, periodRefresh);
+                databaseStartupRetries, databasePoolSize, createTopics, topicSettings, shutdownTimeout, sessionTimeout, periodRefresh,
+                databaseSocketTimeout, databaseMaintenanceTimeout);
     }
 
     public SinkConfig withTopicSettings(TopicSettings settings) {
         return new SinkConfig(kafkaBootstrapServers, schemaRegistryUrl, jdbcUrl, databaseUser, databasePassword, groupId, topic,
                 batchSize, pollTimeout, httpHost, httpPort, initialBackoff, maxBackoff, databaseConnectTimeout, databaseCheckInterval,
-                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout, sessionTimeout, periodRefresh);
+                databaseStartupRetries, databasePoolSize, createTopics, settings, shutdownTimeout, sessionTimeout, periodRefresh,
+                databaseSocketTimeout, databaseMaintenanceTimeout);
     }
 
     @Override

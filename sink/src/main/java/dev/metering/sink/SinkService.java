@@ -77,7 +77,7 @@ public final class SinkService implements AutoCloseable {
         LOG.info("Starting sink: {}", config);
         try {
             dataSource = dataSource(config);
-            Migrations.migrate(dataSource, config.databaseStartupRetries(), config.maxBackoff());
+            Migrations.migrate(dataSource, config.databaseStartupRetries(), config.maxBackoff(), config.databaseMaintenanceTimeout());
             if (config.createTopics()) {
                 try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers()))) {
                     TopicSetup.ensureTopics(admin, config.topicSettings());
@@ -91,7 +91,7 @@ public final class SinkService implements AutoCloseable {
                     config.maxBackoff(), config.databaseCheckInterval());
             thread = new Thread(loop, "metering-sink-" + config.groupId());
             thread.start();
-            periodRefresher = new PeriodRefresher(dataSource, config.periodRefresh(), registry);
+            periodRefresher = new PeriodRefresher(dataSource, config.periodRefresh(), config.databaseMaintenanceTimeout(), registry);
             periodRefresher.start();
             ops = new OpsServer(config.httpHost(), config.httpPort(), registry, this::notReadyReason);
             LOG.info("Sink consuming {} as group {}; health and metrics on port {}", config.topic(), config.groupId(), ops.port());
@@ -120,8 +120,9 @@ public final class SinkService implements AutoCloseable {
         hikari.setValidationTimeout(Math.min(config.databaseConnectTimeout().toMillis(), 2000));
         // Do not fail at construction when PostgreSQL is not up yet; the migration retries the connection.
         hikari.setInitializationFailTimeout(-1);
-        // A dead server must surface as an error, never as a thread blocked forever on a socket.
-        hikari.addDataSourceProperty("socketTimeout", "120");
+        // A dead server must surface as an error, never as a thread blocked forever on a socket. Migrations and the
+        // closed months' maintenance allow their connection longer (LongStatements): they may rightly take longer.
+        hikari.addDataSourceProperty("socketTimeout", String.valueOf(config.databaseSocketTimeout().toSeconds()));
         hikari.addDataSourceProperty("connectTimeout", String.valueOf(Math.max(1, config.databaseConnectTimeout().toSeconds())));
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.addDataSourceProperty("ApplicationName", "metering-sink");

@@ -64,7 +64,7 @@ class ClosedMonthOrderIT {
     @Test
     void closedMonthsAreRewrittenInAccountOrderOnceWithTheSameFigures() throws SQLException {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 50), registry);
+        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 50), Duration.ofMinutes(10), registry);
         // The closed month, written and refreshed a few accounts at a time in random order, as traffic would.
         List<Integer> accounts = new ArrayList<>();
         for (int i = 0; i < ACCOUNTS; i++) {

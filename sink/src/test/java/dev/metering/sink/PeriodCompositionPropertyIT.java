@@ -63,7 +63,7 @@ class PeriodCompositionPropertyIT {
         database = PostgresDatabase.forTests();
         Migrations.migrate(database.dataSource(), 0, Duration.ofSeconds(1));
         store = new RollupStore(database.dataSource(), "period-composition");
-        refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 7),
+        refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 7), Duration.ofMinutes(10),
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     }
 

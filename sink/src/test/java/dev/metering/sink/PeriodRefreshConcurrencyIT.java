@@ -64,7 +64,7 @@ class PeriodRefreshConcurrencyIT {
 
     @Test
     void daysAndMonthsEqualTheirHoursAfterWritesConcurrentWithRefreshes() throws Exception {
-        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 5), new SimpleMeterRegistry());
+        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new PeriodRefresh(Duration.ofSeconds(30), 5), Duration.ofMinutes(10), new SimpleMeterRegistry());
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicInteger refreshed = new AtomicInteger();
         ExecutorService threads = Executors.newFixedThreadPool(3);

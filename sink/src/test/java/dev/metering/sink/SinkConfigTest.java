@@ -47,6 +47,19 @@ class SinkConfigTest {
     }
 
     @Test
+    void longStatementsMayRunLongerThanOrdinaryOnes() {
+        SinkConfig defaults = SinkConfig.fromEnv(env());
+        assertThat(defaults.databaseSocketTimeout()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(defaults.databaseMaintenanceTimeout()).isEqualTo(Duration.ofHours(6));
+        SinkConfig set = SinkConfig.fromEnv(env("SINK_DB_SOCKET_TIMEOUT", "30s", "SINK_DB_MAINTENANCE_TIMEOUT", "2h"));
+        assertThat(set.databaseSocketTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(set.databaseMaintenanceTimeout()).isEqualTo(Duration.ofHours(2));
+        assertThatThrownBy(() -> SinkConfig.fromEnv(env("SINK_DB_SOCKET_TIMEOUT", "500ms"))).hasMessageContaining("at least 1s");
+        assertThatThrownBy(() -> SinkConfig.fromEnv(env("SINK_DB_SOCKET_TIMEOUT", "10m", "SINK_DB_MAINTENANCE_TIMEOUT", "5m")))
+                .hasMessageContaining("shorter than the socket timeout");
+    }
+
+    @Test
     void readsEveryVariable() {
         SinkConfig config = SinkConfig.fromEnv(env("DATABASE_USER", "sink", "DATABASE_PASSWORD", "secret", "SINK_GROUP_ID", "g2",
                 "SINK_BATCH_SIZE", "50", "SINK_POLL_TIMEOUT", "250ms", "SINK_HTTP_PORT", "0", "SINK_MAX_BACKOFF", "5s",

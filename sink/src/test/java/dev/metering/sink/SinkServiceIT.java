@@ -370,7 +370,8 @@ class SinkServiceIT {
                 config.databaseUser(), config.databasePassword(), config.groupId(), config.topic(), config.batchSize(), config.pollTimeout(),
                 config.httpHost(), config.httpPort(), config.initialBackoff(), config.maxBackoff(), config.databaseConnectTimeout(),
                 config.databaseCheckInterval(), config.databaseStartupRetries(), config.databasePoolSize(), false, config.topicSettings(),
-                config.shutdownTimeout(), config.sessionTimeout(), config.periodRefresh());
+                config.shutdownTimeout(), config.sessionTimeout(), config.periodRefresh(), config.databaseSocketTimeout(),
+                config.databaseMaintenanceTimeout());
         try (SinkService sink = new SinkService(withoutTopicCreation)) {
             sink.start();
             Poll.until("ready without the topic", () -> sink.notReadyReason() == null, sink::notReadyReason);

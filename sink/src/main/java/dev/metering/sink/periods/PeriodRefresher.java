@@ -1,15 +1,19 @@
 package dev.metering.sink.periods;
 
 import dev.metering.sink.SinkConfig.PeriodRefresh;
+import dev.metering.sink.store.LongStatements;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import javax.sql.DataSource;
+import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.slf4j.Logger;
@@ -32,6 +36,8 @@ public final class PeriodRefresher implements AutoCloseable {
 
     private final Jdbi jdbi;
     private final PeriodRefresh settings;
+    /** How long the rewrite of a closed month and the VACUUM after it may run (SINK_DB_MAINTENANCE_TIMEOUT). */
+    private final Duration maintenanceTimeout;
     private final Counter daysRefreshed;
     private final Counter failures;
     private final Timer transactionLatency;
@@ -42,9 +48,10 @@ public final class PeriodRefresher implements AutoCloseable {
     private static final Duration TICK = Duration.ofSeconds(1);
     private ScheduledExecutorService executor;
 
-    public PeriodRefresher(DataSource dataSource, PeriodRefresh settings, MeterRegistry registry) {
+    public PeriodRefresher(DataSource dataSource, PeriodRefresh settings, Duration maintenanceTimeout, MeterRegistry registry) {
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
         this.settings = Objects.requireNonNull(settings);
+        this.maintenanceTimeout = Objects.requireNonNull(maintenanceTimeout);
         daysRefreshed = Counter.builder("sink.periods.days.refreshed")
                 .description("Stale days re-folded from their hours into usage_daily_rollups (with their months)").register(registry);
         failures = Counter.builder("sink.periods.refresh.failures")
@@ -82,20 +89,35 @@ public final class PeriodRefresher implements AutoCloseable {
         long total = 0;
         long moved;
         do {
-            moved = jdbi.withExtension(PeriodRefreshDao.class, dao -> dao.orderClosedMonth(settings.monthClosedAfter().toMillis()));
+            moved = maintenance(dao -> dao.orderClosedMonth(settings.monthClosedAfter().toMillis()));
             monthRowsOrdered.increment(moved);
             total += moved;
             monthTableVacuumDue |= moved > 0;
         } while (moved > 0 && !Thread.currentThread().isInterrupted());
         if (monthTableVacuumDue) {
             long start = System.nanoTime();
-            jdbi.useExtension(PeriodRefreshDao.class, PeriodRefreshDao::vacuumMonthTable);
+            maintenance(dao -> {
+                dao.vacuumMonthTable();
+                return null;
+            });
             long nanos = System.nanoTime() - start;
             monthTableVacuum.record(nanos, TimeUnit.NANOSECONDS);
             monthTableVacuumDue = false;
             LOG.info("Vacuumed usage_monthly_rollups after rewriting closed months ({} rows this time) in {} ms", total, nanos / 1_000_000);
         }
         return total;
+    }
+
+    /** A month's rewrite or the VACUUM: on a connection allowed the maintenance timeout, as a big month needs. */
+    private <R> R maintenance(Function<PeriodRefreshDao, R> work) {
+        return jdbi.withHandle(handle -> {
+            try {
+                LongStatements.allow(handle.getConnection(), maintenanceTimeout);
+            } catch (SQLException e) {
+                throw new ConnectionException(e);
+            }
+            return work.apply(handle.attach(PeriodRefreshDao.class));
+        });
     }
 
     private void orderClosedMonthsQuietly() {
