@@ -20,6 +20,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Clock;
 import java.time.Duration;
 import org.jdbi.v3.core.Jdbi;
@@ -140,6 +141,11 @@ public final class QueryApi implements AutoCloseable {
                 error(ctx, ErrorKind.UNAVAILABLE, "the query took longer than " + config.statementTimeout().toMillis() + "ms; ask for a shorter range or fewer groups");
                 return;
             }
+            if (isDatabaseUnreachable(error)) {
+                LOG.warn("PostgreSQL unreachable answering {} {}: {}", ctx.method(), ctx.path(), error.toString());
+                error(ctx, ErrorKind.UNAVAILABLE, "the database does not answer; retry later");
+                return;
+            }
             LOG.error("Unexpected error answering {} {}", ctx.method(), ctx.path(), error);
             error(ctx, ErrorKind.INTERNAL, "internal error");
         });
@@ -160,6 +166,17 @@ public final class QueryApi implements AutoCloseable {
     private static boolean isStatementTimeout(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof SQLException sql && "57014".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** No connection to be had, or the one in use broke (SQL state class 08: connection exception). */
+    private static boolean isDatabaseUnreachable(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLTransientConnectionException
+                    || cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
                 return true;
             }
         }
@@ -191,8 +208,17 @@ public final class QueryApi implements AutoCloseable {
         // Read-only transactions as a second guard behind the role; a bound on each statement's time.
         hikari.setReadOnly(true);
         hikari.setConnectionInitSql("SET statement_timeout = " + config.statementTimeout().toMillis());
+        // The statement timeout only binds a server that answers. One that stopped answering (a host gone, a network
+        // partition) would hold a request and its connection forever: a connection silent for longer is broken.
+        hikari.addDataSourceProperty("socketTimeout", String.valueOf(socketTimeout(config).toSeconds()));
+        hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.setMetricRegistry(meterRegistry);
         return new HikariDataSource(hikari);
+    }
+
+    /** How long a statement may wait for the server: its statement timeout and 5 s more for the answer, whole seconds (pgjdbc's unit). */
+    static Duration socketTimeout(QueryApiConfig config) {
+        return Duration.ofSeconds(config.statementTimeout().plusSeconds(5).plusMillis(999).toSeconds());
     }
 
     /** The port actually bound (useful with port 0). */
