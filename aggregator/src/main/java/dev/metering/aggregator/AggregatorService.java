@@ -6,11 +6,13 @@ import dev.metering.ops.ServiceRunner;
 import dev.metering.schemas.TopicSetup;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
@@ -35,7 +37,7 @@ public final class AggregatorService implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
 
     private final AggregatorConfig config;
-    private final PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry meterRegistry = withStoreMetricsUnderOneTagKey(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     private final AggregatorMetrics metrics = new AggregatorMetrics(meterRegistry);
     private KafkaStreams streams;
     private KafkaStreamsMetrics streamsMetrics;
@@ -43,6 +45,19 @@ public final class AggregatorService implements AutoCloseable {
 
     public AggregatorService(AggregatorConfig config) {
         this.config = config;
+    }
+
+    /**
+     * Kafka tags a store's metrics by the store's kind ({@code rocksdb.state.id}, {@code rocksdb.window.state.id},
+     * {@code in.memory.state.id}); Prometheus takes one set of tag keys per metric name and dropped the other kinds'
+     * (with a warning at start). Under one key, {@code state.id}, every store's metrics are exported; the store names
+     * tell the kinds apart.
+     */
+    static PrometheusMeterRegistry withStoreMetricsUnderOneTagKey(PrometheusMeterRegistry registry) {
+        for (String kind : List.of("rocksdb.state.id", "rocksdb.window.state.id", "in.memory.state.id")) {
+            registry.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", kind, "state.id"));
+        }
+        return registry;
     }
 
     public static void main(String[] args) {
