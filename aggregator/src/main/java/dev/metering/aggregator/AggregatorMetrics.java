@@ -19,6 +19,12 @@ public final class AggregatorMetrics {
     private final Counter emitted;
     private final Map<DeadLetter.Reason, Counter> deadLettered = new EnumMap<>(DeadLetter.Reason.class);
     private final Timer endToEndLag;
+    private final Counter unmeasuredLag;
+    /**
+     * A longer lag is a producer's wrong {@code received_at}, not a lag (direct producers set it). A timer could not hold
+     * it either: it counts nanoseconds in a long (292 years), and the overflow stopped the record's partition.
+     */
+    static final Duration MEASURABLE_LAG = Duration.ofDays(366);
 
     public AggregatorMetrics(MeterRegistry registry) {
         read = Counter.builder("metering.aggregator.records.read")
@@ -45,6 +51,10 @@ public final class AggregatorMetrics {
                 .minimumExpectedValue(Duration.ofMillis(10))
                 .maximumExpectedValue(Duration.ofHours(1))
                 .register(registry);
+        unmeasuredLag = Counter.builder("metering.aggregator.end.to.end.lag.unmeasured")
+                .description("Accepted events whose received_at lies more than a year before their acceptance (a producer's clock or field "
+                        + "is wrong); not in the lag histogram")
+                .register(registry);
     }
 
     public void read() {
@@ -53,7 +63,11 @@ public final class AggregatorMetrics {
 
     public void accepted(Duration lag) {
         accepted.increment();
-        endToEndLag.record(lag.isNegative() ? Duration.ZERO : lag);
+        if (lag.compareTo(MEASURABLE_LAG) > 0) {
+            unmeasuredLag.increment();
+        } else {
+            endToEndLag.record(lag.isNegative() ? Duration.ZERO : lag);
+        }
     }
 
     public void duplicate() {

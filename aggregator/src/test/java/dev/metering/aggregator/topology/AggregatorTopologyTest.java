@@ -484,6 +484,19 @@ class AggregatorTopologyTest {
     // ---- contract: tenants, id spaces, billable quantity, metrics -----------------------------------
 
     @Test
+    void aReceivedAtCenturiesAwayIsCountedWithoutALagAndTheNextEventFlows() {
+        start();
+        // Direct producers set received_at. A lag of 300 years overflowed the lag timer's nanoseconds after the event
+        // was stored: the transaction failed, and its retry failed again, so the partition stopped (HostileEventsPropertyTest).
+        send(event("e1", "1", T0).setReceivedAt(T0.minus(Duration.ofDays(300L * 366))));
+        send(event("e2", "2", T0.plusSeconds(1)));
+
+        assertThat(metrics.acceptedCount()).isEqualTo(2);
+        assertThat(rollup("2026-03-10T10:00:00Z").getEventCount()).isEqualTo(2);
+        assertThat(meterRegistry.scrape()).contains("metering_aggregator_end_to_end_lag_unmeasured_total 1.0");
+    }
+
+    @Test
     void theDuplicatesCounterCountsEveryDroppedDuplicateOnTheMetricsEndpoint() {
         start();
         UsageEvent original = event("e1", "1", T0).build();
