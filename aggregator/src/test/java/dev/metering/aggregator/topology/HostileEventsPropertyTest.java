@@ -13,6 +13,7 @@ import dev.metering.avro.ValueType;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
+import dev.metering.schemas.Verdict;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroDeserializer;
 import dev.metering.schemas.serde.AvroSerializer;
@@ -63,7 +64,7 @@ class HostileEventsPropertyTest {
     private static final Instant ARRIVAL = Instant.parse("2026-03-10T10:00:00Z");
     private static final int TRIES = 150;
 
-    private record Sent(UsageEvent event, byte[] key, long arrivalOffsetMillis) {
+    private record Sent(UsageEvent event, byte[] key, long arrivalOffsetMillis, boolean verdictRequested) {
     }
 
     @Property(tries = TRIES)
@@ -89,7 +90,11 @@ class HostileEventsPropertyTest {
             for (Sent sent : batch) {
                 byte[] value = serializer.serialize(Topics.USAGE_EVENTS, sent.event());
                 Instant arrival = ARRIVAL.plusMillis(sent.arrivalOffsetMillis());
-                assertThatCode(() -> input.pipeInput(new TestRecord<>(sent.key(), value, new RecordHeaders(), arrival)))
+                RecordHeaders headers = new RecordHeaders();
+                if (sent.verdictRequested()) {
+                    headers.add(Verdict.REQUESTED_HEADER, new byte[] {1}); // as Frontier's endpoints ask for the verdict
+                }
+                assertThatCode(() -> input.pipeInput(new TestRecord<>(sent.key(), value, headers, arrival)))
                         .as("processing %s", sent.event()).doesNotThrowAnyException();
             }
             assertThatCode(() -> driver.advanceWallClockTime(Duration.ofSeconds(1))).as("emitting the changed hours").doesNotThrowAnyException();
@@ -147,8 +152,8 @@ class HostileEventsPropertyTest {
         // Arrivals mostly in order, a few minutes apart, sometimes back in time.
         Arbitrary<Sent> sent = Combinators.combine(events, Arbitraries.integers().between(0, 19),
                         mostly(Arbitraries.longs().between(0, Duration.ofMinutes(5).toMillis()), Arbitraries.longs().between(-Duration.ofHours(2).toMillis(),
-                                Duration.ofDays(3).toMillis())))
-                .as((event, keyChoice, arrival) -> new Sent(event, key(event, keyChoice), arrival));
+                                Duration.ofDays(3).toMillis())), Arbitraries.of(true, false))
+                .as((event, keyChoice, arrival, verdict) -> new Sent(event, key(event, keyChoice), arrival, verdict));
         // Some records sent again later, as a producer's retry would.
         return sent.list().ofMinSize(1).ofMaxSize(50).flatMap(list -> Arbitraries.integers().between(0, list.size() - 1).list().ofMaxSize(10)
                 .map(again -> {
