@@ -177,11 +177,14 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             rejectUsage(record, event, tenant, verdictRequested, new Rejection(Reason.INVALID_VALUE, e.getMessage()));
             return;
         }
-        store(hour, state);
         AcceptedEvent details = event.getValueType() == dev.metering.avro.ValueType.DELTA
                 ? new AcceptedEvent.Delta(hourStart, state.resets(), event.getQuantity(), dev.metering.schemas.Quantities.ZERO, event.getFeatureCode())
                 : new AcceptedEvent.Absolute();
-        acceptedIds.remember(identity, fingerprint, details.encode(), now);
+        byte[] encodedDetails = details.encode();
+        // From here on only writes and counting: anything that could fail on the record's data must come before, or the
+        // failed transaction's retry would fail again on the same record and stop its partition.
+        store(hour, state);
+        acceptedIds.remember(identity, fingerprint, encodedDetails, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), clock.instant()));
         if (verdictRequested) {
             sendVerdict(Verdict.applied(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId(), "counted"), record.timestamp());
@@ -244,11 +247,12 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                         + usage + ": " + plain(delta.remaining()) + " of " + plain(delta.amount()));
             } else {
                 RollupState state = Rollups.revert(RollupState.decode(stored), amount, delta.resets());
-                store(hour, state);
                 BigDecimal reverted = delta.reverted().add(amount);
-                acceptedIds.update(target, delta.withReverted(reverted).encode());
+                byte[] revertedUsage = delta.withReverted(reverted).encode();
                 verdict = new AcceptedEvent.Revert(null, "reverted " + plain(amount) + " of " + usage + "; " + plain(delta.amount().subtract(reverted))
                         + " of " + plain(delta.amount()) + " remains");
+                store(hour, state); // the writes last, as in process()
+                acceptedIds.update(target, revertedUsage);
             }
         }
         acceptedIds.remember(identity, fingerprint, verdict.encode(), now);
