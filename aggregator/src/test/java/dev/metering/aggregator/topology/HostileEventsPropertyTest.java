@@ -151,8 +151,11 @@ class HostileEventsPropertyTest {
 
         // Arrivals mostly in order, a few minutes apart, sometimes back in time.
         Arbitrary<Sent> sent = Combinators.combine(events, Arbitraries.integers().between(0, 19),
-                        mostly(Arbitraries.longs().between(0, Duration.ofMinutes(5).toMillis()), Arbitraries.longs().between(-Duration.ofHours(2).toMillis(),
-                                Duration.ofDays(3).toMillis())), Arbitraries.of(true, false))
+                        mostly(Arbitraries.longs().between(0, Duration.ofMinutes(5).toMillis()), Arbitraries.oneOf(
+                                Arbitraries.longs().between(-Duration.ofHours(2).toMillis(), Duration.ofDays(3).toMillis()),
+                                // a broker clock gone wrong (arrival is the broker's LogAppendTime)
+                                Arbitraries.of(Duration.ofDays(365L * 100).toMillis(), -ARRIVAL.toEpochMilli(), Long.MAX_VALUE / 4))),
+                        Arbitraries.of(true, false))
                 .as((event, keyChoice, arrival, verdict) -> new Sent(event, key(event, keyChoice), arrival, verdict));
         // Some records sent again later, as a producer's retry would.
         return sent.list().ofMinSize(1).ofMaxSize(50).flatMap(list -> Arbitraries.integers().between(0, list.size() - 1).list().ofMaxSize(10)
