@@ -10,11 +10,13 @@ import dev.metering.embedded.PostgresDatabase;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.serde.AvroSerializer;
 import dev.metering.sink.consume.RollupDecoder;
+import dev.metering.sink.periods.PeriodRefresher;
 import dev.metering.sink.store.Batch;
 import dev.metering.sink.store.Migrations;
 import dev.metering.sink.store.RejectedRecord;
 import dev.metering.sink.store.RollupRow;
 import dev.metering.sink.store.RollupStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.sql.Connection;
@@ -113,6 +115,22 @@ class HostileRollupsPropertyIT {
                 assertThat(stored(row)).as("stored: %s", row).isTrue();
             }
         }
+        // What was stored must also fold into days and months: a day the refresh cannot fold would be retried every
+        // second, oldest first, and hold up every other day behind it.
+        PeriodRefresher refresher = new PeriodRefresher(database.dataSource(), new SinkConfig.PeriodRefresh(Duration.ofSeconds(30), 1000),
+                Duration.ofMinutes(10), new SimpleMeterRegistry());
+        refresher.refreshStale(Duration.ZERO);
+        assertThat(count("SELECT count(*) FROM usage_periods_stale")).as("no day left stale").isZero();
+        assertThat(count("SELECT count(*) FROM usage_daily")).as("the views fold what is stored").isNotNegative();
+        assertThat(count("SELECT count(*) FROM usage_monthly")).isNotNegative();
+    }
+
+    private static long count(String sql) throws SQLException {
+        try (Connection connection = database.dataSource().getConnection(); PreparedStatement query = connection.prepareStatement(sql);
+             ResultSet rows = query.executeQuery()) {
+            rows.next();
+            return rows.getLong(1);
+        }
     }
 
     @Provide
@@ -132,7 +150,8 @@ class HostileRollupsPropertyIT {
         Arbitrary<BigDecimal> narrow = mostly(Arbitraries.bigDecimals().between(BigDecimal.ZERO, new BigDecimal("1000")).ofScale(3),
                 Arbitraries.bigIntegers().between(BigInteger.TEN.pow(38).negate().add(BigInteger.ONE), BigInteger.TEN.pow(38).subtract(BigInteger.ONE))
                         .map(unscaled -> new BigDecimal(unscaled, 12))).map(value -> value.setScale(12));
-        Arbitrary<Long> counts = mostly(Arbitraries.longs().between(1, 1000), Arbitraries.of(0L, -1L, Long.MAX_VALUE, Long.MIN_VALUE));
+        Arbitrary<Long> counts = mostly(Arbitraries.longs().between(1, 1000),
+                Arbitraries.of(0L, -1L, Long.MAX_VALUE, Long.MIN_VALUE, 1_000_000_000_000_000L, 1_000_000_000_000_001L));
 
         Arbitrary<Rollup.Builder> identity = Combinators.combine(orgs, accounts, features, hours, mostly(Arbitraries.just(WindowSize.HOUR),
                         Arbitraries.of(WindowSize.class)), counts, counts)

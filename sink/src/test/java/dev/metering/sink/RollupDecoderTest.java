@@ -96,6 +96,27 @@ class RollupDecoderTest {
     }
 
     @Test
+    void countsBeyondWhatAMonthOfHoursCanSumInABigintAreRejected() {
+        // Stored, such hours made every period refresh of their day fail ("bigint out of range"), oldest day first, so
+        // no day or month table row was refreshed after them (HostileRollupsPropertyIT).
+        Rollup largest = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1_000_000_000_000_000L, "1");
+        add(largest);
+        Rollup tooMany = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T01:00:00Z", 1_000_000_000_000_001L, "1");
+        add(tooMany);
+        Rollup tooManyReverts = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T02:00:00Z", 1, "1");
+        tooManyReverts.setRevertCount(Long.MAX_VALUE);
+        add(tooManyReverts);
+
+        Batch batch = decode();
+
+        assertThat(batch.rows()).singleElement().satisfies(row -> assertThat(row.eventCount()).isEqualTo(1_000_000_000_000_000L));
+        assertThat(batch.rejected()).extracting(RejectedRecord::recordOffset, RejectedRecord::reason).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(1L, Reason.INVALID_VALUE), org.assertj.core.groups.Tuple.tuple(2L, Reason.INVALID_VALUE));
+        assertThat(batch.rejected().get(0).detail()).contains("event_count", "at most 1000000000000000");
+        assertThat(batch.rejected().get(1).detail()).contains("revert_count");
+    }
+
+    @Test
     void rejectionDetailsAreAlwaysStorableText() {
         RejectedRecord rejected = new RejectedRecord(TOPIC, 0, 1, Reason.INVALID_VALUE, "key a\u0000b \ud800 " + "x".repeat(5000), null, null);
         assertThat(rejected.detail()).startsWith("key a\\u0000b \\uD800 x").endsWith("... (cut)").doesNotContain("\u0000").hasSizeLessThan(2100);

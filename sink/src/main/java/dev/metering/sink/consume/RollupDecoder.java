@@ -27,6 +27,13 @@ public final class RollupDecoder {
     private final AvroDeserializer<RollupKey> keys;
     private final AvroDeserializer<Rollup> values;
 
+    /**
+     * The most events (and reverts) one hour may count: far beyond any real hour (2.8 × 10^11 events a second), and low
+     * enough that a month of such hours (744 × 10^15) still fits the bigint of the day and month tables and views. A
+     * larger count (only a producer other than the aggregator can write one) made every period refresh fail on its day.
+     */
+    static final long MAX_COUNT = 1_000_000_000_000_000L;
+
     public RollupDecoder(SchemaRegistryClient registry) {
         this.keys = new AvroDeserializer<>(RollupKey.class, registry);
         this.values = new AvroDeserializer<>(Rollup.class, registry);
@@ -73,7 +80,7 @@ public final class RollupDecoder {
      * Why the rollup cannot be stored, or null. Checks what PostgreSQL would refuse or the views would misread, so
      * the common poisons never reach the database: identifiers by the shared rules (NUL, lone surrogates, control
      * characters, blank, longer than {@value Identifiers#MAX_LENGTH} characters, not NFC), decimals beyond their
-     * column, an hour that is not a UTC hour, an ABSOLUTE half recorded. (A lone surrogate cannot arrive through
+     * column, an hour that is not a UTC hour, an ABSOLUTE half recorded, counts beyond {@link #MAX_COUNT}. (A lone surrogate cannot arrive through
      * Avro, whose encoder already replaced it; the check is for completeness.)
      */
     static String invalidity(RollupKey key, Rollup value) {
@@ -102,8 +109,8 @@ public final class RollupDecoder {
                 || !value.getWindowEnd().equals(value.getWindowStart().plus(Duration.ofHours(1)))) {
             return "window " + value.getWindowStart() + " - " + value.getWindowEnd() + " is not one UTC hour";
         }
-        if (value.getEventCount() <= 0) {
-            return "event_count must be > 0, got " + value.getEventCount();
+        if (value.getEventCount() <= 0 || value.getEventCount() > MAX_COUNT) {
+            return "event_count must be > 0 and at most " + MAX_COUNT + ", got " + value.getEventCount();
         }
         if ((value.getLatestAbsoluteEventTime() == null) != (value.getLatestAbsoluteEventId() == null)) {
             return "latest_absolute_event_time and latest_absolute_event_id must both be set or both be null";
@@ -114,8 +121,8 @@ public final class RollupDecoder {
         if (decimal == null && value.getRevertedQuantity().signum() < 0) {
             decimal = "reverted_quantity must not be negative, got " + value.getRevertedQuantity().toPlainString();
         }
-        if (decimal == null && value.getRevertCount() < 0) {
-            decimal = "revert_count must be >= 0, got " + value.getRevertCount();
+        if (decimal == null && (value.getRevertCount() < 0 || value.getRevertCount() > MAX_COUNT)) {
+            decimal = "revert_count must be >= 0 and at most " + MAX_COUNT + ", got " + value.getRevertCount();
         }
         decimal = decimal != null ? decimal : decimalProblem("latest_value", value.getLatestValue(), false);
         decimal = decimal != null ? decimal : decimalProblem("min_value", value.getMinValue(), false);
