@@ -96,12 +96,12 @@ class RollupDecoderTest {
     }
 
     @Test
-    void countsBeyondWhatAMonthOfHoursCanSumInABigintAreRejected() {
+    void countsBeyondWhatTenYearsOfHoursCanSumInABigintAreRejected() {
         // Stored, such hours made every period refresh of their day fail ("bigint out of range"), oldest day first, so
         // no day or month table row was refreshed after them (HostileRollupsPropertyIT).
-        Rollup largest = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 1_000_000_000_000_000L, "1");
+        Rollup largest = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T00:00:00Z", 100_000_000_000_000L, "1");
         add(largest);
-        Rollup tooMany = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T01:00:00Z", 1_000_000_000_000_001L, "1");
+        Rollup tooMany = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T01:00:00Z", 100_000_000_000_001L, "1");
         add(tooMany);
         Rollup tooManyReverts = Rollups.delta("acct", "api", WindowSize.HOUR, "2026-11-20T02:00:00Z", 1, "1");
         tooManyReverts.setRevertCount(Long.MAX_VALUE);
@@ -109,10 +109,10 @@ class RollupDecoderTest {
 
         Batch batch = decode();
 
-        assertThat(batch.rows()).singleElement().satisfies(row -> assertThat(row.eventCount()).isEqualTo(1_000_000_000_000_000L));
+        assertThat(batch.rows()).singleElement().satisfies(row -> assertThat(row.eventCount()).isEqualTo(100_000_000_000_000L));
         assertThat(batch.rejected()).extracting(RejectedRecord::recordOffset, RejectedRecord::reason).containsExactly(
                 org.assertj.core.groups.Tuple.tuple(1L, Reason.INVALID_VALUE), org.assertj.core.groups.Tuple.tuple(2L, Reason.INVALID_VALUE));
-        assertThat(batch.rejected().get(0).detail()).contains("event_count", "at most 1000000000000000");
+        assertThat(batch.rejected().get(0).detail()).contains("event_count", "at most 100000000000000");
         assertThat(batch.rejected().get(1).detail()).contains("revert_count");
     }
 

@@ -28,11 +28,12 @@ public final class RollupDecoder {
     private final AvroDeserializer<Rollup> values;
 
     /**
-     * The most events (and reverts) one hour may count: far beyond any real hour (2.8 × 10^11 events a second), and low
-     * enough that a month of such hours (744 × 10^15) still fits the bigint of the day and month tables and views. A
-     * larger count (only a producer other than the aggregator can write one) made every period refresh fail on its day.
+     * The most events (and reverts) one hour may count: far beyond any real hour (2.8 × 10^10 events a second), and low
+     * enough that ten years of such hours (87,600 × 10^14) still sum within a bigint: the day and month tables, their
+     * views and the query API's sums over any range it allows. A larger count (only a producer other than the aggregator
+     * can write one) made every period refresh fail on its day.
      */
-    static final long MAX_COUNT = 1_000_000_000_000_000L;
+    static final long MAX_COUNT = 100_000_000_000_000L;
 
     public RollupDecoder(SchemaRegistryClient registry) {
         this.keys = new AvroDeserializer<>(RollupKey.class, registry);
