@@ -141,7 +141,9 @@ class HostileRollupsPropertyIT {
         Arbitrary<String> eventIds = mostly(Arbitraries.of("e-1", "e-2"), hostileStrings());
         Arbitrary<Instant> hours = mostly(Arbitraries.integers().between(-48, 48).map(h -> HOUR.plus(Duration.ofHours(h))),
                 Arbitraries.of(Instant.ofEpochMilli(0), Instant.ofEpochMilli(-62_135_596_800_000L), Instant.ofEpochMilli(Long.MAX_VALUE / 4 / 3_600_000 * 3_600_000),
-                        Instant.ofEpochMilli(Long.MIN_VALUE / 4 / 3_600_000 * 3_600_000), HOUR.plusSeconds(1800)));
+                        Instant.ofEpochMilli(Long.MIN_VALUE / 4 / 3_600_000 * 3_600_000), HOUR.plusSeconds(1800),
+                        // PostgreSQL's own limits of timestamptz, to the hour
+                        Instant.parse("+294276-12-31T23:00:00Z"), Instant.parse("-4713-11-24T00:00:00Z"), Instant.parse("9999-12-31T23:00:00Z")));
         Arbitrary<Instant> times = mostly(Arbitraries.longs().between(0, 3_599_999).map(HOUR::plusMillis),
                 Arbitraries.of(Instant.ofEpochMilli(Long.MAX_VALUE), Instant.ofEpochMilli(Long.MIN_VALUE), Instant.ofEpochMilli(0)));
         Arbitrary<BigDecimal> wide = mostly(Arbitraries.bigDecimals().between(BigDecimal.ZERO, new BigDecimal("100000")).ofScale(3),
