@@ -2,7 +2,6 @@ package dev.metering.aggregator.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
 import dev.metering.aggregator.Expected;
 import dev.metering.avro.IdSpace;
@@ -11,7 +10,6 @@ import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.schemas.DeadLetter.Reason;
-import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.rules.Tenants;
@@ -31,14 +29,12 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -196,13 +192,7 @@ class AggregatorOracleTest {
     }
 
     private TopologyTestDriver driver(SchemaRegistryClient registry, AggregatorMetrics metrics) {
-        AggregatorConfig config = new AggregatorConfig("unused:9092", "mem://unused", "oracle-test", stateDir, Duration.ofDays(35),
-                GRACE, SKEW, Duration.ofMillis(100), 1, 0, "127.0.0.1", 0, TopicSettings.DEFAULTS);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "oracle-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        return new TopologyTestDriver(AggregatorTopology.build(config, registry, metrics), props);
+        return TopologyDrivers.start(stateDir, registry, metrics, Duration.ofDays(35), GRACE, SKEW);
     }
 
     // ---- the oracle: DESIGN.md's acceptance rules, restated plainly -------------------------------------

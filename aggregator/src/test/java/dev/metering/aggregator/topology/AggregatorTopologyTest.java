@@ -2,7 +2,6 @@ package dev.metering.aggregator.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
 import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
@@ -11,7 +10,6 @@ import dev.metering.avro.ValueType;
 import dev.metering.avro.WindowSize;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
-import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.rules.Tenants;
@@ -28,12 +26,10 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -61,13 +57,7 @@ class AggregatorTopologyTest {
     private final Map<RollupKey, Rollup> latest = new LinkedHashMap<>();
 
     private void start(Duration dedupeWindow) {
-        AggregatorConfig config = new AggregatorConfig("unused:9092", "mem://unused", "aggregator-test", stateDir, dedupeWindow,
-                Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 0, "127.0.0.1", 0, TopicSettings.DEFAULTS);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "aggregator-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        driver = new TopologyTestDriver(AggregatorTopology.build(config, registry, metrics), props);
+        driver = TopologyDrivers.start(stateDir, registry, metrics, dedupeWindow, Duration.ofHours(48), Duration.ofMinutes(5));
         input = driver.createInputTopic(Topics.USAGE_EVENTS, new ByteArraySerializer(), new ByteArraySerializer());
         rollups = driver.createOutputTopic(Topics.USAGE_ROLLUPS, new AvroDeserializer<>(RollupKey.class, registry),
                 new AvroDeserializer<>(Rollup.class, registry));

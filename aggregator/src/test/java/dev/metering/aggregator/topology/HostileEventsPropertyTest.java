@@ -3,7 +3,6 @@ package dev.metering.aggregator.topology;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
-import dev.metering.aggregator.AggregatorConfig;
 import dev.metering.aggregator.AggregatorMetrics;
 import dev.metering.avro.IdSpace;
 import dev.metering.avro.Rollup;
@@ -11,7 +10,6 @@ import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
 import dev.metering.schemas.DeadLetter;
-import dev.metering.schemas.TopicSetup.TopicSettings;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.Verdict;
 import dev.metering.schemas.registry.SchemaRegistryClient;
@@ -32,7 +30,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
@@ -46,7 +43,6 @@ import net.jqwik.api.statistics.Statistics;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -73,14 +69,8 @@ class HostileEventsPropertyTest {
         Path stateDir = Files.createTempDirectory("hostile-events-");
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl("mem://hostile-events-" + UUID.randomUUID());
         AggregatorMetrics metrics = new AggregatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-        AggregatorConfig config = new AggregatorConfig("unused:9092", "mem://unused", "hostile-events-test", stateDir, Duration.ofDays(35),
-                Duration.ofHours(48), Duration.ofMinutes(5), Duration.ofMillis(100), 1, 0, "127.0.0.1", 0, TopicSettings.DEFAULTS);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "hostile-events-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(registry, false);
-        try (TopologyTestDriver driver = new TopologyTestDriver(AggregatorTopology.build(config, registry, metrics), props)) {
+        try (TopologyTestDriver driver = TopologyDrivers.start(stateDir, registry, metrics)) {
             TestInputTopic<byte[], byte[]> input = driver.createInputTopic(Topics.USAGE_EVENTS, new ByteArraySerializer(), new ByteArraySerializer());
             TestOutputTopic<byte[], byte[]> deadLetters = driver.createOutputTopic(Topics.USAGE_EVENTS_DLQ, new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
