@@ -23,6 +23,7 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Predicate;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -164,19 +165,18 @@ public final class QueryApi implements AutoCloseable {
     }
 
     private static boolean isStatementTimeout(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLException sql && "57014".equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
+        return anyCause(error, cause -> cause instanceof SQLException sql && "57014".equals(sql.getSQLState()));
     }
 
     /** No connection to be had, or the one in use broke (SQL state class 08: connection exception). */
     private static boolean isDatabaseUnreachable(Throwable error) {
+        return anyCause(error, cause -> cause instanceof SQLTransientConnectionException
+                || cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08"));
+    }
+
+    private static boolean anyCause(Throwable error, Predicate<Throwable> test) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLTransientConnectionException
-                    || cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+            if (test.test(cause)) {
                 return true;
             }
         }

@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -63,7 +64,8 @@ class SilentDatabaseIT {
                             .isLessThan(QueryApi.socketTimeout(config).toSeconds() + 5.0);
 
                     proxy.speak();
-                    Poll.until(() -> current(api).statusCode() == 200, Duration.ofSeconds(30));
+                    Awaitility.await("answers once the database does").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                            .until(() -> current(api).statusCode() == 200);
                 } finally {
                     api.close();
                 }
@@ -75,23 +77,6 @@ class SilentDatabaseIT {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/v1/usage/current?billing_account_id=acct-1"))
                 .header("X-Api-Key", KEY).timeout(Duration.ofSeconds(60)).GET().build();
         return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** Polls until true or the time is up. */
-    private static final class Poll {
-        interface Check {
-            boolean ok() throws Exception;
-        }
-
-        static void until(Check check, Duration within) throws Exception {
-            long deadline = System.nanoTime() + within.toNanos();
-            while (!check.ok()) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("not within " + within);
-                }
-                Thread.sleep(200);
-            }
-        }
     }
 
     /**
