@@ -9,6 +9,7 @@ import dev.metering.avro.Rollup;
 import dev.metering.avro.RollupKey;
 import dev.metering.avro.UsageEvent;
 import dev.metering.avro.ValueType;
+import dev.metering.embedded.Directories;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.Topics;
 import dev.metering.schemas.Verdict;
@@ -17,21 +18,16 @@ import dev.metering.schemas.serde.AvroDeserializer;
 import dev.metering.schemas.serde.AvroSerializer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -64,9 +60,8 @@ class HostileEventsPropertyTest {
     }
 
     @Property(tries = TRIES)
-    void everyDecodableRecordIsAcceptedCountedAsADuplicateOrDeadLettered(@ForAll("batches") List<Sent> batch)
-            throws IOException {
-        Path stateDir = Files.createTempDirectory("hostile-events-");
+    void everyDecodableRecordIsAcceptedCountedAsADuplicateOrDeadLettered(@ForAll("batches") List<Sent> batch) {
+        Path stateDir = Directories.temporary("hostile-events-");
         SchemaRegistryClient registry = SchemaRegistryClient.forUrl("mem://hostile-events-" + UUID.randomUUID());
         AggregatorMetrics metrics = new AggregatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         AvroSerializer<UsageEvent> serializer = new AvroSerializer<>(registry, false);
@@ -98,7 +93,7 @@ class HostileEventsPropertyTest {
             Statistics.label("some duplicates").collect(metrics.duplicateCount() > 0);
             assertThat(rollups.readRecordsToList()).allSatisfy(rollup -> assertThat(rollup.value().getEventCount()).isPositive());
         } finally {
-            deleteQuietly(stateDir);
+            Directories.deleteRecursively(stateDir);
         }
     }
 
@@ -177,13 +172,5 @@ class HostileEventsPropertyTest {
                         "DROP TABLE usage_rollups;--", "acct-1 ", " acct-1"),
                 Arbitraries.strings().all().ofMaxLength(40),
                 Arbitraries.strings().withCharRange('a', 'z').ofMinLength(200).ofMaxLength(3000));
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
