@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param emitInterval   how often the changed rollups are sent to usage-rollups (each changed hour once per interval)
  * @param sessionTimeout how long the group waits for an instance that died without leaving (crash, kill -9) before its
  *                       partitions move to another or restarted instance
+ * @param rocksDbMemoryBytes one memory budget for all RocksDB stores of the JVM (block cache, index and filter blocks,
+ *                       memtables); 0 keeps Kafka's per-store defaults, which have no overall limit
  */
 public record AggregatorConfig(
         String bootstrapServers,
@@ -34,7 +36,8 @@ public record AggregatorConfig(
         int httpPort,
         TopicSettings topics,
         Duration emitInterval,
-        Duration sessionTimeout) {
+        Duration sessionTimeout,
+        long rocksDbMemoryBytes) {
 
     public static final String DEFAULT_APPLICATION_ID = "metering-aggregator";
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofDays(35);
@@ -45,6 +48,8 @@ public record AggregatorConfig(
     public static final int DEFAULT_HTTP_PORT = 7401;
     /** Kafka's own default. */
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
+    /** Kafka's per-store defaults (no overall bound). */
+    public static final long DEFAULT_ROCKSDB_MEMORY_BYTES = 0;
 
     public AggregatorConfig {
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -63,6 +68,9 @@ public record AggregatorConfig(
         }
         if (cacheMaxBytes < 0) {
             throw new IllegalArgumentException("cache max bytes must be >= 0, got " + cacheMaxBytes);
+        }
+        if (rocksDbMemoryBytes < 0) {
+            throw new IllegalArgumentException("RocksDB memory must be >= 0 bytes (0: Kafka's per-store defaults), got " + rocksDbMemoryBytes);
         }
         if (httpPort < 0 || httpPort > 65535) {
             throw new IllegalArgumentException("HTTP port must be 0..65535, got " + httpPort);
@@ -85,7 +93,16 @@ public record AggregatorConfig(
                 env.integer("AGGREGATOR_HTTP_PORT", DEFAULT_HTTP_PORT),
                 TopicConfig.fromEnv(env),
                 env.duration("AGGREGATOR_EMIT_INTERVAL", DEFAULT_EMIT_INTERVAL),
-                env.duration("AGGREGATOR_SESSION_TIMEOUT", DEFAULT_SESSION_TIMEOUT));
+                env.duration("AGGREGATOR_SESSION_TIMEOUT", DEFAULT_SESSION_TIMEOUT),
+                env.longValue("AGGREGATOR_ROCKSDB_MEMORY_BYTES", DEFAULT_ROCKSDB_MEMORY_BYTES));
+    }
+
+    /** The configuration with Kafka's per-store RocksDB memory defaults. */
+    public AggregatorConfig(String bootstrapServers, String schemaRegistryUrl, String applicationId, Path stateDir, Duration dedupeWindow,
+                            Duration gracePeriod, Duration maxFutureSkew, Duration commitInterval, int streamThreads, long cacheMaxBytes,
+                            String httpHost, int httpPort, TopicSettings topics, Duration emitInterval, Duration sessionTimeout) {
+        this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod, maxFutureSkew, commitInterval,
+                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, emitInterval, sessionTimeout, DEFAULT_ROCKSDB_MEMORY_BYTES);
     }
 
     /** The configuration with the emit interval equal to the commit interval and Kafka's session timeout. */
@@ -93,7 +110,7 @@ public record AggregatorConfig(
                             Duration gracePeriod, Duration maxFutureSkew, Duration commitInterval, int streamThreads, long cacheMaxBytes,
                             String httpHost, int httpPort, TopicSettings topics) {
         this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, dedupeWindow, gracePeriod, maxFutureSkew, commitInterval,
-                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, commitInterval, DEFAULT_SESSION_TIMEOUT);
+                streamThreads, cacheMaxBytes, httpHost, httpPort, topics, commitInterval, DEFAULT_SESSION_TIMEOUT, DEFAULT_ROCKSDB_MEMORY_BYTES);
     }
 
     /** The shared event rules (schemas), with this configuration's grace period and future skew. */

@@ -1,5 +1,6 @@
 package dev.metering.aggregator;
 
+import dev.metering.aggregator.state.BoundedRocksDbMemory;
 import dev.metering.aggregator.topology.AggregatorTopology;
 import dev.metering.ops.OpsServer;
 import dev.metering.ops.ServiceRunner;
@@ -137,6 +138,10 @@ public final class AggregatorService implements AutoCloseable {
         // ever, the record is logged and skipped instead of stopping the application.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        if (config.rocksDbMemoryBytes() > 0) {
+            props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbMemory.class);
+            props.put(BoundedRocksDbMemory.TOTAL_BYTES_CONFIG, config.rocksDbMemoryBytes());
+        }
         // Kafka Streams normally stays in the group on close, so a restarted or replacement instance waits a whole
         // session timeout (45 s) before it gets the partitions. Leaving makes restarts and scale-downs prompt.
         props.put(StreamsConfig.consumerPrefix("internal.leave.group.on.close"), true);

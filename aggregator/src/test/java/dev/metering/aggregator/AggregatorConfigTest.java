@@ -28,6 +28,7 @@ class AggregatorConfigTest {
         assertThat(config.httpPort()).isEqualTo(7401);
         assertThat(config.topics().partitions()).isEqualTo(6);
         assertThat(config.topics().replicationFactor()).isEqualTo((short) 1);
+        assertThat(config.rocksDbMemoryBytes()).as("Kafka's per-store RocksDB defaults").isZero();
     }
 
     @Test
@@ -46,6 +47,7 @@ class AggregatorConfigTest {
                 "AGGREGATOR_STREAM_THREADS", "2"));
         variables.put("AGGREGATOR_EMIT_INTERVAL", "250ms");
         variables.put("AGGREGATOR_SESSION_TIMEOUT", "6s");
+        variables.put("AGGREGATOR_ROCKSDB_MEMORY_BYTES", "536870912");
         AggregatorConfig config = AggregatorConfig.fromEnv(new Env(variables));
 
         assertThat(config.applicationId()).isEqualTo("agg-2");
@@ -58,6 +60,7 @@ class AggregatorConfigTest {
         assertThat(config.topics().partitions()).isEqualTo(12);
         assertThat(config.topics().replicationFactor()).isEqualTo((short) 3);
         assertThat(config.streamThreads()).isEqualTo(2);
+        assertThat(config.rocksDbMemoryBytes()).isEqualTo(512L * 1024 * 1024);
         assertThat(config.emitInterval()).isEqualTo(Duration.ofMillis(250));
         assertThat(config.sessionTimeout()).isEqualTo(Duration.ofSeconds(6));
         assertThat(config.rules().gracePeriod()).isEqualTo(Duration.ofHours(2));
@@ -74,6 +77,9 @@ class AggregatorConfigTest {
         Map<String, String> zeroDedupe = new java.util.HashMap<>(REQUIRED);
         zeroDedupe.put("METERING_DEDUPE_WINDOW", "0s");
         assertThatThrownBy(() -> AggregatorConfig.fromEnv(new Env(zeroDedupe))).hasMessageContaining("dedupe window");
+        Map<String, String> negativeMemory = new java.util.HashMap<>(REQUIRED);
+        negativeMemory.put("AGGREGATOR_ROCKSDB_MEMORY_BYTES", "-1");
+        assertThatThrownBy(() -> AggregatorConfig.fromEnv(new Env(negativeMemory))).hasMessageContaining("RocksDB memory");
     }
 
     @Test
