@@ -37,7 +37,12 @@ public final class DeadLetter {
         /** A revert's amount is more than what remains of the usage (its amount minus the reverts applied so far). */
         REVERT_EXCEEDS_USAGE,
         /** The usage's hour closed (grace period over) before the revert arrived. */
-        REVERT_LATE
+        REVERT_LATE,
+        /**
+         * The aggregator failed on this record before counting or remembering anything of it: a bug its data met (logged
+         * at ERROR with the stack trace). Isolated so that it does not stop its partition; replay it once fixed.
+         */
+        PROCESSING_FAILED
     }
 
     private DeadLetter() {

@@ -63,13 +63,18 @@ public final class AggregatorTopology {
 
     /** @param clock only for {@code Rollup.updated_at} and the lag metric; no decision depends on it */
     public static Topology build(AggregatorConfig config, SchemaRegistryClient registry, AggregatorMetrics metrics, Clock clock) {
+        return build(config, registry, metrics, clock, ProcessingHooks.NONE);
+    }
+
+    /** @param hooks points inside a record's processing; only tests set them, to inject failures */
+    static Topology build(AggregatorConfig config, SchemaRegistryClient registry, AggregatorMetrics metrics, Clock clock, ProcessingHooks hooks) {
         Serde<RollupKey> rollupKeySerde = AvroSerdes.keySerde(RollupKey.class, registry);
         Serde<Rollup> rollupSerde = AvroSerdes.valueSerde(Rollup.class, registry);
 
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), Topics.USAGE_EVENTS);
         topology.addProcessor(PROCESSOR, () -> new UsageEventProcessor(config, new AvroDeserializer<>(UsageEvent.class, registry),
-                metrics, clock), SOURCE);
+                metrics, clock, hooks), SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEDUPE_STORE), Serdes.Bytes(), Serdes.ByteArray())
                 // Each id is written once, so a cache would coalesce nothing and only add a sorted-map lookup per read and write.
                 .withCachingDisabled(), PROCESSOR);

@@ -17,6 +17,7 @@ import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
 import dev.metering.schemas.Verdict;
 import dev.metering.schemas.rules.EventRules;
+import dev.metering.schemas.registry.SchemaRegistryException;
 import dev.metering.schemas.rules.RuleViolation;
 import dev.metering.schemas.rules.Tenants;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -30,6 +31,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Windowed;
@@ -86,7 +88,10 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private final EventValidator validator;
     private final AggregatorMetrics metrics;
     private final Clock clock;
+    private final ProcessingHooks hooks;
     private ProcessorContext<Object, Object> context;
+    /** Whether the record being processed has written anything yet: a store entry or a forwarded record. */
+    private boolean recordWrote;
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
     private KeyValueStore<String, byte[]> unemitted;
@@ -98,8 +103,10 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private record ChangedHour(StoreKeys.Hour hour, RollupState state) {
     }
 
-    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock) {
+    UsageEventProcessor(AggregatorConfig config, AvroDeserializer<UsageEvent> deserializer, AggregatorMetrics metrics, Clock clock,
+                        ProcessingHooks hooks) {
         this.config = config;
+        this.hooks = hooks;
         this.rules = config.rules();
         this.validator = new EventValidator(deserializer, rules);
         this.metrics = metrics;
@@ -122,9 +129,35 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         });
     }
 
+    /**
+     * Decides about the record and applies the decision. A failure before the record wrote anything (a store entry, a
+     * forwarded record) that is not an outage is a bug the record's data met: the record is dead-lettered as
+     * {@link Reason#PROCESSING_FAILED} and the partition goes on, where a retry would fail the same way forever. After a
+     * write, or for an outage (stores, broker, registry), the failure is thrown: the transaction aborts and the record is
+     * processed again from the last commit, as for any outage. Every check that can fail on data comes before the
+     * writes, so a bug there is isolated.
+     */
     @Override
     public void process(Record<byte[], byte[]> record) {
         metrics.read();
+        recordWrote = false;
+        try {
+            decideAndApply(record);
+        } catch (RuntimeException failure) {
+            if (recordWrote || isOutage(failure)) {
+                throw failure;
+            }
+            LOG.error("Processing failed on {} before it wrote anything; dead-lettered as {}", source(), Reason.PROCESSING_FAILED, failure);
+            deadLetter(record, new Rejection(Reason.PROCESSING_FAILED, failure.getClass().getName() + ": " + failure.getMessage()));
+        }
+    }
+
+    /** Failures of what the processor depends on, never of one record: the stores, the broker and the transaction, the schema registry. */
+    static boolean isOutage(RuntimeException failure) {
+        return failure instanceof KafkaException || failure instanceof SchemaRegistryException;
+    }
+
+    private void decideAndApply(Record<byte[], byte[]> record) {
         long arrival = record.timestamp();
         long now = Math.max(arrival, context.currentStreamTimeMs());
         String topic = context.recordMetadata().map(RecordMetadata::topic).orElse("usage-events");
@@ -135,6 +168,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
         UsageEvent event = validated.event();
+        hooks.beforeDecision(event);
         if (event.getRevertsEventId() != null) {
             processRevert(record, event, now);
             return;
@@ -184,7 +218,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         // From here on only writes and counting: anything that could fail on the record's data must come before, or the
         // failed transaction's retry would fail again on the same record and stop its partition.
         store(hour, state);
-        acceptedIds.remember(identity, fingerprint, encodedDetails, now);
+        remember(identity, fingerprint, encodedDetails, now);
         metrics.accepted(Duration.between(event.getReceivedAt(), clock.instant()));
         if (verdictRequested) {
             sendVerdict(Verdict.applied(tenant, event.getBillingAccountId(), event.getIdSpace(), event.getEventId(), "counted"), record.timestamp());
@@ -255,7 +289,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                 acceptedIds.update(target, revertedUsage);
             }
         }
-        acceptedIds.remember(identity, fingerprint, verdict.encode(), now);
+        remember(identity, fingerprint, verdict.encode(), now);
         if (verdict.applied()) {
             metrics.accepted(Duration.between(revert.getReceivedAt(), clock.instant()));
         } else {
@@ -284,8 +318,14 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
         return stored == null ? null : RollupState.decode(stored);
     }
 
+    private void remember(String identity, byte[] fingerprint, byte[] details, long now) {
+        recordWrote = true;
+        acceptedIds.remember(identity, fingerprint, details, now);
+    }
+
     /** Stores the hour's new state under the task's next change number, and holds it for the next emit. */
     private void store(StoreKeys.Hour hour, RollupState state) {
+        recordWrote = true;
         rollupStore.put(hour.series(), state.encode(++lastChange), hour.hourStart());
         changed.put(hour.mark(), new ChangedHour(hour, state));
     }
@@ -347,6 +387,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
 
     /** In this task's transaction, like the rollups and dead letters: a reader with read_committed sees it iff the decision stands. */
     private void sendVerdict(Verdict verdict, long timestamp) {
+        recordWrote = true;
         context.forward(new Record<Object, Object>(verdict.key(), verdict.toJson(), timestamp, new RecordHeaders()), AggregatorTopology.VERDICTS_SINK);
     }
 
@@ -370,13 +411,19 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     private void deadLetter(Record<byte[], byte[]> record, Rejection rejection) {
-        String source = context.recordMetadata()
-                .map(metadata -> metadata.topic() + "-" + metadata.partition() + "@" + metadata.offset())
-                .orElse("unknown");
+        recordWrote = true;
+        String source = source();
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
         DeadLetter.addHeaders(headers, rejection.reason(), rejection.detail(), source);
         context.forward(new Record<Object, Object>(record.key(), record.value(), record.timestamp(), headers), AggregatorTopology.DLQ_SINK);
         metrics.deadLettered(rejection.reason());
         LOG.debug("Dead-lettered {} as {}: {}", source, rejection.reason(), rejection.detail());
+    }
+
+    /** The record being processed, as topic-partition@offset. */
+    private String source() {
+        return context.recordMetadata()
+                .map(metadata -> metadata.topic() + "-" + metadata.partition() + "@" + metadata.offset())
+                .orElse("unknown");
     }
 }

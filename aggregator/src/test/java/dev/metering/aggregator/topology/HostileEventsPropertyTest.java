@@ -47,8 +47,8 @@ import org.apache.kafka.streams.test.TestRecord;
 /**
  * Whatever a direct producer writes that decodes, the aggregator never stops on it: every record is counted once as
  * accepted, a duplicate or a dead letter with its reason, and every rollup it emits can be read back. A record that made
- * the processor throw would be retried from the last commit forever, and no other account of its partition would be
- * counted meanwhile. Field values are drawn from small pools (so that ids repeat: duplicates, conflicts, reverts of
+ * the processor throw after a write would be retried from the last commit forever, and no other account of its partition
+ * would be counted meanwhile; before any write it would be set aside as PROCESSING_FAILED, which is a bug all the same. Field values are drawn from small pools (so that ids repeat: duplicates, conflicts, reverts of
  * known usages) and from hostile ones: control characters, NUL, lone surrogates, long strings, extreme times and
  * quantities, keys that are not the account.
  */
@@ -85,7 +85,9 @@ class HostileEventsPropertyTest {
             assertThatCode(() -> driver.advanceWallClockTime(Duration.ofSeconds(1))).as("emitting the changed hours").doesNotThrowAnyException();
 
             long dead = deadLetters.readRecordsToList().stream()
-                    .peek(record -> assertThat(DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER)).as("a dead letter's reason").isNotBlank())
+                    .peek(record -> assertThat(DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER)).as("a dead letter's reason")
+                            // PROCESSING_FAILED keeps the partition going, but it is a bug of ours, not a verdict on the data.
+                            .isNotBlank().isNotEqualTo(DeadLetter.Reason.PROCESSING_FAILED.name()))
                     .count();
             assertThat(metrics.acceptedCount() + metrics.duplicateCount() + dead).as("each record counted once").isEqualTo(batch.size());
             Statistics.label("some accepted").collect(metrics.acceptedCount() > 0);
