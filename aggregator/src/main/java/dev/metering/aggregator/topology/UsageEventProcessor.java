@@ -92,6 +92,8 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     private ProcessorContext<Object, Object> context;
     /** Whether the record being processed has written anything yet: a store entry or a forwarded record. */
     private boolean recordWrote;
+    /** The record being processed, once decoded and valid. */
+    private UsageEvent decoded;
     private AcceptedIds acceptedIds;
     private WindowStore<String, byte[]> rollupStore;
     private KeyValueStore<String, byte[]> unemitted;
@@ -141,6 +143,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
     public void process(Record<byte[], byte[]> record) {
         metrics.read();
         recordWrote = false;
+        decoded = null;
         try {
             decideAndApply(record);
         } catch (RuntimeException failure) {
@@ -148,7 +151,31 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
                 throw failure;
             }
             LOG.error("Processing failed on {} before it wrote anything; dead-lettered as {}", source(), Reason.PROCESSING_FAILED, failure);
-            deadLetter(record, new Rejection(Reason.PROCESSING_FAILED, failure.getClass().getName() + ": " + failure.getMessage()));
+            Rejection rejection = new Rejection(Reason.PROCESSING_FAILED, failure.getClass().getName() + ": " + failure.getMessage());
+            Verdict verdict = awaitedVerdict(record, rejection);
+            deadLetter(record, rejection);
+            if (verdict != null) {
+                sendVerdict(verdict, record.timestamp());
+            }
+        }
+    }
+
+    /**
+     * The rejection as a verdict, when someone waits for the record's verdict (every revert; a usage whose record asks),
+     * so that the ingest API answers at once instead of after its verdict timeout; null otherwise, or when the record
+     * was not decoded.
+     */
+    private Verdict awaitedVerdict(Record<byte[], byte[]> record, Rejection rejection) {
+        UsageEvent event = decoded;
+        if (event == null || event.getRevertsEventId() == null && record.headers().lastHeader(Verdict.REQUESTED_HEADER) == null) {
+            return null;
+        }
+        try {
+            return Verdict.rejected(Tenants.of(event.getOrgId()), event.getBillingAccountId(), event.getIdSpace(), event.getEventId(),
+                    rejection.reason(), rejection.detail());
+        } catch (RuntimeException e) {
+            LOG.warn("No verdict for {}: {}", source(), e.toString());
+            return null;
         }
     }
 
@@ -168,6 +195,7 @@ final class UsageEventProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
         UsageEvent event = validated.event();
+        decoded = event;
         hooks.beforeDecision(event);
         if (event.getRevertsEventId() != null) {
             processRevert(record, event, now);

@@ -2,6 +2,7 @@ package dev.metering.aggregator.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.metering.aggregator.AggregatorMetrics;
 import dev.metering.avro.Rollup;
@@ -11,6 +12,7 @@ import dev.metering.avro.ValueType;
 import dev.metering.schemas.DeadLetter;
 import dev.metering.schemas.DeadLetter.Reason;
 import dev.metering.schemas.Topics;
+import dev.metering.schemas.Verdict;
 import dev.metering.schemas.registry.SchemaRegistryClient;
 import dev.metering.schemas.registry.SchemaRegistryException;
 import dev.metering.schemas.serde.AvroDeserializer;
@@ -32,6 +34,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -63,6 +66,7 @@ class ProcessingFailureTest {
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> input;
     private TestOutputTopic<byte[], byte[]> dlq;
+    private TestOutputTopic<String, byte[]> verdicts;
     private TestOutputTopic<RollupKey, Rollup> rollups;
     /** The latest rollup per key, as a reader of the compacted topic sees it. */
     private final Map<RollupKey, Rollup> latest = new java.util.HashMap<>();
@@ -97,6 +101,7 @@ class ProcessingFailureTest {
         driver = TopologyDrivers.start(stateDir, registry, metrics, failing, clock);
         input = driver.createInputTopic(Topics.USAGE_EVENTS, new ByteArraySerializer(), new ByteArraySerializer());
         dlq = driver.createOutputTopic(Topics.USAGE_EVENTS_DLQ, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        verdicts = driver.createOutputTopic(Topics.USAGE_VERDICTS, new StringDeserializer(), new ByteArrayDeserializer());
         rollups = driver.createOutputTopic(Topics.USAGE_ROLLUPS, new AvroDeserializer<>(RollupKey.class, registry),
                 new AvroDeserializer<>(Rollup.class, registry));
     }
@@ -121,6 +126,7 @@ class ProcessingFailureTest {
         assertThat(DeadLetter.header(dead.get(0).headers(), DeadLetter.SOURCE_HEADER)).isEqualTo("usage-events-0@1");
         assertThat(dead.get(0).value()).as("the original bytes, for a replay").isEqualTo(serializer.serialize(Topics.USAGE_EVENTS, usage("e-2", "10").build()));
         assertThat(metrics.deadLetteredCount(Reason.PROCESSING_FAILED)).isEqualTo(1);
+        assertThat(verdicts.readRecordsToList()).as("nobody asked for a verdict").isEmpty();
         assertThat(hour()).as("e-1 and e-3").satisfies(rollup -> {
             assertThat(rollup.getEventCount()).isEqualTo(2);
             assertThat(rollup.getQuantitySum()).isEqualByComparingTo("101");
@@ -145,6 +151,10 @@ class ProcessingFailureTest {
         List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
         assertThat(dead).extracting(record -> DeadLetter.header(record.headers(), DeadLetter.REASON_HEADER))
                 .containsExactly(Reason.PROCESSING_FAILED.name());
+        // The ingest API waits for every revert's verdict: it gets this one at once (answered 500), not after its timeout.
+        assertThat(verdicts.readValuesToList()).extracting(Verdict::fromJson)
+                .extracting(Verdict::eventId, Verdict::outcome, Verdict::rejectionReason)
+                .containsExactly(tuple("r-1", Verdict.Outcome.REJECTED, Reason.PROCESSING_FAILED), tuple("r-2", Verdict.Outcome.APPLIED, null));
         assertThat(hour().getQuantitySum()).as("only r-2 applied").isEqualByComparingTo("7");
         assertThat(hour().getRevertedQuantity()).isEqualByComparingTo("3");
     }

@@ -139,13 +139,19 @@ public final class RevertService {
      * The API error for a refused revert, or null when it was applied: 409 ({@link ErrorKind#ALREADY_EXISTS}) for a
      * revert of a revert and for an idempotency key used before for another revert or usage; 400
      * ({@link ErrorKind#INVALID_ARGUMENT}) for an unknown usage, more than what remains of it, an ABSOLUTE usage, or a
-     * usage whose hour closed. The message starts with the reason.
+     * usage whose hour closed; 500 ({@link ErrorKind#INTERNAL}) when the aggregator failed on the revert itself (set
+     * aside, applied once replayed). The message starts with the reason.
      */
     public static ApiException httpError(Verdict verdict) {
         if (verdict.outcome() == Verdict.Outcome.APPLIED) {
             return null;
         }
         DeadLetter.Reason reason = verdict.rejectionReason();
+        if (reason == DeadLetter.Reason.PROCESSING_FAILED) {
+            // The failure's detail stays in the dead letter, for operators.
+            return new ApiException(ErrorKind.INTERNAL, reason.name() + ": the aggregator failed on this revert and set it aside; "
+                    + "nothing of it was applied. It is applied once replayed after a fix; a retry with the same key gets its verdict then");
+        }
         ErrorKind kind = reason == DeadLetter.Reason.REVERT_OF_REVERT || reason == DeadLetter.Reason.CONFLICT
                 ? ErrorKind.ALREADY_EXISTS : ErrorKind.INVALID_ARGUMENT;
         return new ApiException(kind, (reason == null ? verdict.outcome().name() : reason.name()) + ": " + verdict.detail());
