@@ -19,20 +19,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,7 +72,7 @@ class DeadLetterReplayIT {
 
                 Map<RollupKey, Expected> expected = Expected.recompute(List.of(failed));
                 assertThat(Expected.differences(expected, support.readRollupsUntil(registry, expected))).isEmpty();
-                List<ConsumerRecord<byte[], byte[]>> replayed = usageEvents(kafka.bootstrapServers());
+                List<ConsumerRecord<byte[], byte[]>> replayed = support.recordsToEnd(Topics.USAGE_EVENTS);
                 assertThat(replayed).singleElement().satisfies(record -> {
                     assertThat(record.value()).isEqualTo(serializer.serialize(Topics.USAGE_EVENTS, failed));
                     assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo("acct-1");
@@ -111,22 +107,6 @@ class DeadLetterReplayIT {
         DeadLetter.addHeaders(headers, reason, "for the test", "usage-events-0@0");
         return new ProducerRecord<>(Topics.USAGE_EVENTS_DLQ, null, event.getBillingAccountId().getBytes(StandardCharsets.UTF_8),
                 serializer.serialize(Topics.USAGE_EVENTS, event), headers);
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> usageEvents(String bootstrapServers) {
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrapServers,
-                "isolation.level", "read_committed"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(Topics.USAGE_EVENTS).stream()
-                    .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-            while (partitions.stream().anyMatch(partition -> consumer.position(partition) < ends.get(partition))) {
-                consumer.poll(Duration.ofMillis(500)).forEach(records::add);
-            }
-        }
-        return records;
     }
 
     private static Set<String> headerKeys(ConsumerRecord<byte[], byte[]> record) {

@@ -102,25 +102,32 @@ final class KafkaTestSupport {
     List<UsageEvent> eventsInLogOrder(SchemaRegistryClient registry) {
         AvroDeserializer<UsageEvent> deserializer = new AvroDeserializer<>(UsageEvent.class, registry);
         List<UsageEvent> events = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readCommittedConsumer("events-reader"),
+        for (ConsumerRecord<byte[], byte[]> record : recordsToEnd(Topics.USAGE_EVENTS)) {
+            try {
+                events.add(deserializer.deserialize(record.topic(), record.value()));
+            } catch (RuntimeException undecodable) {
+                // the garbage records produce() adds on request; the aggregator dead-letters them
+            }
+        }
+        return events;
+    }
+
+    /** Every committed record of the topic, each partition in its log order, up to the partitions' ends when called. */
+    List<ConsumerRecord<byte[], byte[]>> recordsToEnd(String topic) {
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readCommittedConsumer("records-reader"),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(Topics.USAGE_EVENTS).stream()
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                     .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             poll(() -> {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                    try {
-                        events.add(deserializer.deserialize(record.topic(), record.value()));
-                    } catch (RuntimeException undecodable) {
-                        // the garbage records produce() adds on request; the aggregator dead-letters them
-                    }
-                }
+                consumer.poll(Duration.ofMillis(500)).forEach(records::add);
                 return partitions.stream().allMatch(partition -> consumer.position(partition) >= end.get(partition));
-            }, "the whole of " + Topics.USAGE_EVENTS);
+            }, "the whole of " + topic);
         }
-        return events;
+        return records;
     }
 
     /** Idempotent, acks=all; a send gives up after 30 s (Kafka's default is 2 min) so that a failed send is retried soon. */
