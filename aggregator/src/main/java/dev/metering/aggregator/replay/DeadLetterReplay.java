@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -55,8 +56,7 @@ public final class DeadLetterReplay {
 
     /** @throws ReplayFailedException when the broker did not acknowledge every record sent back (run it again) */
     public Result replay(Set<Reason> reasons, boolean dryRun) {
-        Set<String> reasonNames = new java.util.HashSet<>();
-        reasons.forEach(reason -> reasonNames.add(reason.name()));
+        Set<String> reasonNames = reasons.stream().map(Reason::name).collect(Collectors.toSet());
         long read = 0;
         long matched = 0;
         List<Future<RecordMetadata>> sent = new ArrayList<>();
